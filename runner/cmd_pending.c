@@ -1,0 +1,28 @@
+/* cmd_pending: commands whose issue is still open; each says so plainly. */
+#include <stdlib.h>
+
+#include "commands.h"
+
+#define PENDING(fn, what)                                                                          \
+	int fn(const struct wh_options *opts, struct wh_error *err)                                \
+	{                                                                                          \
+		return wh_error_set(err, WH_EUSAGE, "'whrun %s' is not built yet", what);          \
+	}
+
+PENDING(wh_cmd_run, "--stage")
+PENDING(wh_cmd_validate, "validate")
+PENDING(wh_cmd_list, "list")
+PENDING(wh_cmd_diff, "diff")
+PENDING(wh_cmd_log, "log")
+PENDING(wh_cmd_deliveries, "deliveries")
+PENDING(wh_cmd_show, "show")
+PENDING(wh_cmd_resend, "resend")
+PENDING(wh_cmd_retry, "retry")
+PENDING(wh_cmd_ping, "ping")
+PENDING(wh_cmd_schema, "schema")
+
+const char *wh_exec_path(void)
+{
+	const char *env = getenv("WHRUN_EXEC_PATH");
+	return env && *env ? env : WHRUN_LIBEXEC_DIR;
+}

@@ -1,0 +1,85 @@
+# Shared helpers for the CLI tests (sourced). Each test file makes its own
+# temporary directory, builds real Git repositories in it, and ends with
+# `done_testing`, which prints "N passed, N failed" and sets the exit code.
+set -u
+: "${WHRUN:?WHRUN must name the whrun binary}"
+: "${WH_SOURCE_DIR:?WH_SOURCE_DIR must name the source tree}"
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/whrun-test.XXXXXX")
+trap 'cleanup_all' EXIT
+CLEANUP_CMDS=()
+cleanup_all() {
+	local c
+	for c in "${CLEANUP_CMDS[@]+"${CLEANUP_CMDS[@]}"}"; do eval "$c" || true; done
+	rm -rf "$TMP"
+}
+at_exit() { CLEANUP_CMDS+=("$1"); }
+
+export GIT_AUTHOR_NAME="Test Author" GIT_AUTHOR_EMAIL="author@example.com"
+export GIT_COMMITTER_NAME="Test Committer" GIT_COMMITTER_EMAIL="committer@example.com"
+export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home"
+mkdir -p "$HOME"
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+export WHRUN_STATE_DIR="$TMP/state"
+unset WHRUN_REPO WHRUN_REF
+
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*" >&2; }
+
+# check "what" CMD...: passes when CMD succeeds.
+check() {
+	local what=$1; shift
+	if "$@"; then pass; else fail "$what"; fi
+}
+
+# run_whrun ARGS...: runs whrun, leaving $OUT, $ERR and $RC.
+run_whrun() {
+	"$WHRUN" "$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(cat "$TMP/out")
+	ERR=$(cat "$TMP/err")
+}
+
+# expect_exit N "what" ARGS...: runs whrun and checks its exit code.
+expect_exit() {
+	local want=$1 what=$2; shift 2
+	run_whrun "$@"
+	if [ "$RC" = "$want" ]; then pass; else
+		fail "$what: exit $RC, want $want"
+		echo "  stdout: $OUT" >&2
+		echo "  stderr: $ERR" >&2
+	fi
+}
+
+# contains "what" HAYSTACK NEEDLE
+contains() {
+	case "$2" in *"$3"*) pass ;; *) fail "$1: expected to find [$3] in [$2]" ;; esac
+}
+not_contains() {
+	case "$2" in *"$3"*) fail "$1: did not expect [$3] in [$2]" ;; *) pass ;; esac
+}
+equals() {
+	if [ "$2" = "$3" ]; then pass; else fail "$1: got [$2], want [$3]"; fi
+}
+
+# new_repo DIR: an empty non-bare repository.
+new_repo() {
+	git init -q "$1"
+}
+
+# commit_file REPO PATH CONTENT MESSAGE
+commit_file() {
+	mkdir -p "$(dirname "$1/$2")"
+	printf '%s' "$3" >"$1/$2"
+	git -C "$1" add "$2"
+	git -C "$1" commit -q -m "$4"
+}
+
+done_testing() {
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" = 0 ] && [ "$PASSED" -gt 0 ]
+	exit $?
+}
