@@ -106,7 +106,7 @@ static const struct command_def commands[] = {
 	 COMMON | BIT(OPT_STAGE), 0, 0, wh_cmd_list},
 	{"diff", "whrun diff A..B [--output markdown|json]",
 	 "hooks added, removed and changed between two refs", COMMON, 1, 1, wh_cmd_diff},
-	{"log", "whrun log [--hook HOOK] [-n N]",
+	{"log", "whrun log [--hook HOOK] [-n N] [--ref REF]",
 	 "commits that changed definitions: author, date, what changed per hook",
 	 COMMON | BIT(OPT_HOOK) | BIT(OPT_COUNT), 0, 0, wh_cmd_log},
 	{"deliveries", "whrun deliveries [--hook H] [--stage S] [--status S] [--limit N]",

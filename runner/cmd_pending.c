@@ -10,10 +10,6 @@
 	}
 
 PENDING(wh_cmd_run, "--stage")
-PENDING(wh_cmd_validate, "validate")
-PENDING(wh_cmd_list, "list")
-PENDING(wh_cmd_diff, "diff")
-PENDING(wh_cmd_log, "log")
 PENDING(wh_cmd_deliveries, "deliveries")
 PENDING(wh_cmd_show, "show")
 PENDING(wh_cmd_resend, "resend")

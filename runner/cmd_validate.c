@@ -1,0 +1,64 @@
+/*
+ * cmd_validate: `whrun validate` checks every definition file and schema at
+ * the ref and reports every finding at once (exit 3 when any is an error),
+ * for pull-request checks. It reads the committed definitions only, and
+ * says so when the work tree holds uncommitted changes to them.
+ */
+#include <stdio.h>
+
+#include "commands.h"
+#include "load.h"
+#include "banned.h"
+
+int wh_cmd_validate(const struct wh_options *opts, struct wh_error *err)
+{
+	struct wh_config config;
+	struct wh_diags diags;
+	struct wh_gitsrc *src = NULL;
+	git_oid commit;
+	int error, dirty = 0;
+	struct wh_error dirty_err = WH_ERROR_INIT;
+
+	wh_config_init(&config);
+	wh_diags_init(&diags);
+	error = wh_load_at_ref(&config, &src, &commit, opts->repo, opts->ref, &diags, err);
+	if (error < 0 && error != WH_ECONFIG)
+		goto out;
+	if (error < 0 && diags.count == 0)
+		goto out; /* the repository or the ref, not the definitions */
+	if (src)
+		wh_gitsrc_dirty(&dirty, src, &dirty_err);
+	wh_diags_sort(&diags);
+
+	if (opts->output == WH_OUTPUT_JSON) {
+		json_t *out = json_pack("{s:s, s:s, s:b, s:b, s:I, s:o, s:o}", "ref", opts->ref,
+					"commit", config.commit, "valid", diags.errors == 0,
+					"dirty", dirty, "hooks", (json_int_t)config.nhooks,
+					"errors", wh_diags_to_json(&diags, WH_SEVERITY_ERROR),
+					"warnings", wh_diags_to_json(&diags, WH_SEVERITY_WARNING));
+		int perr = wh_print_json(out, err);
+		if (perr < 0) {
+			error = perr;
+			goto out;
+		}
+		if (error < 0)
+			wh_error_clear(err); /* the JSON said it all */
+		goto out;
+	}
+
+	wh_print_diags(&diags);
+	if (dirty)
+		fprintf(stderr,
+			"note: the work tree has uncommitted changes under hooks/ or schemas/; "
+			"whrun reads the committed definitions at %s, not those edits\n",
+			opts->ref);
+	if (diags.errors == 0)
+		printf("%zu hook%s valid at %s (%.12s)%s\n", config.nhooks,
+		       config.nhooks == 1 ? "" : "s", opts->ref, config.commit,
+		       diags.warnings ? ", with warnings" : "");
+out:
+	wh_gitsrc_free(src);
+	wh_diags_release(&diags);
+	wh_config_release(&config);
+	return error;
+}

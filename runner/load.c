@@ -1,0 +1,133 @@
+/* load: Git blobs -> YAML -> hook.schema.json -> config (see load.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "load.h"
+#include "hookschema.h"
+#include "util.h"
+#include "yaml.h"
+#include "banned.h"
+
+/* schemas/NAME.json -> NAME; NULL when the name is not a stage name. */
+static char *stage_of_schema_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t len;
+
+	base = base ? base + 1 : path;
+	len = strlen(base);
+	if (len <= 5 || strcmp(base + len - 5, ".json") != 0)
+		return NULL;
+	if (strcmp(base, "hook.schema.json") == 0)
+		return NULL;
+	return strndup(base, len - 5);
+}
+
+static int load_schemas(struct wh_config *config, const struct wh_config_files *files,
+			struct wh_diags *diags)
+{
+	for (size_t i = 0; i < files->nschemas; i++) {
+		const struct wh_config_file *f = &files->schemas[i];
+		json_error_t jerr;
+		json_t *doc;
+		char *stage;
+		int error;
+
+		doc = json_loadb(f->data, f->size, JSON_REJECT_DUPLICATES, &jerr);
+		if (!doc) {
+			error = wh_diags_add(diags, WH_SEVERITY_ERROR, f->path, jerr.line,
+					     jerr.column, "invalid JSON: %s", jerr.text);
+			if (error < 0)
+				return error;
+			continue;
+		}
+		if (!json_is_object(doc) && !json_is_boolean(doc)) {
+			json_decref(doc);
+			if ((error = wh_diags_add(diags, WH_SEVERITY_ERROR, f->path, 1, 1,
+						  "a schema must be a JSON object or boolean")) < 0)
+				return error;
+			continue;
+		}
+		stage = stage_of_schema_path(f->path);
+		if (!stage) {
+			json_decref(doc);
+			continue;
+		}
+		error = json_object_set_new(config->schemas, stage, doc) ? WH_ENOMEM : 0;
+		free(stage);
+		if (error < 0)
+			return error;
+	}
+	return 0;
+}
+
+int wh_load_config(struct wh_config *config, struct wh_gitsrc *src, const git_oid *commit,
+		   struct wh_diags *diags, struct wh_error *err)
+{
+	struct wh_config_files files;
+	struct wh_yaml_limits limits;
+	int error;
+
+	memset(&files, 0, sizeof(files));
+	wh_yaml_limits_default(&limits);
+	if ((error = wh_gitsrc_read(&files, src, commit, WH_GITSRC_MAX_FILE_BYTES,
+				    WH_GITSRC_MAX_FILES, err)) < 0)
+		goto out;
+	wh_strlcpy(config->commit, files.commit_hex, sizeof(config->commit));
+
+	for (size_t i = 0; i < files.nskipped; i++)
+		if ((error = wh_diags_add(diags, WH_SEVERITY_WARNING, files.skipped[i].path, 0, 0,
+					  "%s skipped (not followed)", files.skipped[i].kind)) < 0)
+			goto nomem;
+	if ((error = load_schemas(config, &files, diags)) < 0)
+		goto nomem;
+
+	for (size_t i = 0; i < files.nhooks; i++) {
+		const struct wh_config_file *f = &files.hooks[i];
+		struct wh_error file_err = WH_ERROR_INIT;
+		json_t *doc = NULL, *positions = NULL;
+		size_t before = diags->errors;
+
+		if (wh_yaml_load(&doc, &positions, f->data, f->size, f->path, &limits,
+				 &file_err) < 0) {
+			if (file_err.code == WH_ENOMEM) {
+				error = WH_ENOMEM;
+				goto nomem;
+			}
+			if ((error = wh_diags_add_error(diags, &file_err)) < 0)
+				goto nomem;
+			continue;
+		}
+		error = wh_hookschema_check(doc, positions, f->path, diags);
+		if (error == 0 && diags->errors == before)
+			error = wh_config_add_file(config, f->path, doc, positions, diags);
+		json_decref(doc);
+		json_decref(positions);
+		if (error < 0)
+			goto nomem;
+	}
+	if ((error = wh_config_finish(config, diags)) < 0)
+		goto nomem;
+	if (diags->errors)
+		error = wh_error_set(err, WH_ECONFIG, "%zu error%s in the definitions at %.12s",
+				     diags->errors, diags->errors == 1 ? "" : "s", config->commit);
+	goto out;
+nomem:
+	error = wh_error_set(err, WH_ENOMEM, "out of memory loading definitions");
+out:
+	wh_config_files_release(&files);
+	return error;
+}
+
+int wh_load_at_ref(struct wh_config *config, struct wh_gitsrc **src, git_oid *commit,
+		   const char *repo, const char *ref, struct wh_diags *diags, struct wh_error *err)
+{
+	int error;
+
+	*src = NULL;
+	if ((error = wh_gitsrc_open(src, repo, err)) < 0)
+		return error;
+	if ((error = wh_gitsrc_resolve(commit, *src, ref, err)) < 0)
+		return error;
+	return wh_load_config(config, *src, commit, diags, err);
+}
