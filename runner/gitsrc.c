@@ -123,6 +123,15 @@ static int refers_to_head(const char *ref)
 	return strncmp(ref, "HEAD", 4) == 0 || ref[0] == '@';
 }
 
+/* libgit2 calls every hex string shorter than GIT_OID_MINPREFIXLEN
+ * "ambiguous"; for a user it is simply a name that does not exist. */
+static int too_short_for_a_sha(const char *ref)
+{
+	size_t n = strspn(ref, "0123456789abcdefABCDEF");
+
+	return ref[n] == '\0' && n < GIT_OID_MINPREFIXLEN;
+}
+
 /* The error for a ref that did not resolve, once rc says why. */
 static int resolve_fail(struct wh_gitsrc *src, const char *ref, int rc, struct wh_error *err)
 {
@@ -137,6 +146,8 @@ static int resolve_fail(struct wh_gitsrc *src, const char *ref, int rc, struct w
 		return wh_error_set(err, WH_ECONFIG,
 				    "repository has no commits on its current branch (HEAD): %s",
 				    src->path);
+	if (rc == GIT_EAMBIGUOUS && too_short_for_a_sha(ref))
+		rc = GIT_ENOTFOUND;
 	switch (rc) {
 	case GIT_ENOTFOUND:
 	case GIT_EUNBORNBRANCH:

@@ -191,6 +191,9 @@ static void test_resolve(void)
 	CHECK("missing ref: code in err", err.code == WH_ECONFIG);
 	CHECK("missing ref: message names the ref", has(err.message, "ref 'nope' not found in "));
 	CHECK("missing ref: message names the repo", has(err.message, wh_gitsrc_path(src)));
+	CHECK("a short hex name is simply not found",
+	      wh_gitsrc_resolve(&id, src, "abc", &err) == WH_ECONFIG &&
+		  has(err.message, "ref 'abc' not found in "));
 	CHECK("HEAD~9 beyond the root fails",
 	      wh_gitsrc_resolve(&id, src, "HEAD~9", &err) == WH_ECONFIG &&
 		  has(err.message, "'HEAD~9'"));
