@@ -472,6 +472,67 @@ static void test_empty_and_no_hooks(void)
 	wh_gitsrc_free(src);
 }
 
+/* A gitlink (submodule) and a symlinked schema are reported, not read; folders
+ * nested deeper than the limit are an error. */
+static void test_skipped_and_depth(void)
+{
+	struct wh_error err = WH_ERROR_INIT;
+	struct wh_config_files files;
+	struct wh_gitsrc *src = NULL;
+	char path[600], deep[600];
+	git_oid id;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/links", tmp);
+	/* Committed without `git add -A`, which would drop the gitlink that has
+	 * no folder in the work tree. */
+	CHECK("links repo",
+	      sh("git init -q '%s' && cd '%s' && mkdir hooks schemas && echo 'a: 1' >hooks/a.yaml "
+		 "&& echo '{}' >real.json && ln -s ../real.json schemas/s.json && git add -A && "
+		 "git update-index --add --cacheinfo 160000,%s,hooks/sub && git commit -q -m links",
+		 path, path, c1) == 0);
+	CHECK("open links", wh_gitsrc_open(&src, path, &err) == 0);
+	if (src) {
+		CHECK("resolve links", wh_gitsrc_resolve(&id, src, "HEAD", &err) == 0);
+		CHECK("read links", wh_gitsrc_read(&files, src, &id, 4096, 100, &err) == 0);
+		CHECK("one definition, no schema", files.nhooks == 1 && files.nschemas == 0);
+		CHECK("two skipped", files.nskipped == 2);
+		if (files.nskipped == 2) {
+			CHECK_STR("submodule path", files.skipped[0].path, "hooks/sub");
+			CHECK_STR("submodule kind", files.skipped[0].kind, "submodule");
+			CHECK_STR("schema symlink path", files.skipped[1].path, "schemas/s.json");
+			CHECK_STR("schema symlink kind", files.skipped[1].kind, "symbolic link");
+		}
+		wh_config_files_release(&files);
+	}
+	wh_gitsrc_free(src);
+	src = NULL;
+
+	snprintf(path, sizeof(path), "%s/deep", tmp);
+	n = snprintf(deep, sizeof(deep), "%s/hooks", path);
+	for (int i = 0; i <= WH_GITSRC_MAX_DEPTH; i++)
+		n += snprintf(deep + n, sizeof(deep) - (size_t)n, "/d");
+	CHECK("deep repo", sh("git init -q '%s' && mkdir -p '%s' && echo 'a: 1' >'%s/x.yaml'", path,
+			      deep, deep) == 0 &&
+			       commit_all(path, 1, "deep") == 0);
+	CHECK("open deep", wh_gitsrc_open(&src, path, &err) == 0);
+	if (src) {
+		CHECK("resolve deep", wh_gitsrc_resolve(&id, src, "HEAD", &err) == 0);
+		CHECK("too deep fails",
+		      wh_gitsrc_read(&files, src, &id, 4096, 100, &err) == WH_ECONFIG &&
+			  has(err.message, "nested more than"));
+		wh_config_files_release(&files);
+		CHECK("one level less",
+		      sh("cd '%s' && git mv '%s/x.yaml' '%s/../x.yaml'", path, deep, deep) == 0 &&
+			  commit_all(path, 2, "less deep") == 0);
+		CHECK("resolve less deep", wh_gitsrc_resolve(&id, src, "HEAD", &err) == 0);
+		CHECK("at the limit passes",
+		      wh_gitsrc_read(&files, src, &id, 4096, 100, &err) == 0 && files.nhooks == 1);
+		wh_config_files_release(&files);
+	}
+	wh_gitsrc_free(src);
+}
+
 struct walk_log {
 	char ids[16][GIT_OID_HEXSZ + 1];
 	char parents[16][GIT_OID_HEXSZ + 1];
@@ -600,6 +661,7 @@ int main(void)
 	test_dirty();
 	test_bare();
 	test_empty_and_no_hooks();
+	test_skipped_and_depth();
 	test_walk();
 	test_ambiguous();
 
