@@ -134,9 +134,10 @@ typedef int (*wh_gitsrc_walk_cb)(git_commit *commit, git_commit *parent, void *p
  * order, like `git log`), calls CB for each commit whose hooks/ or schemas/
  * tree id differs from its first parent's; a root commit counts when it has
  * either folder. Only root trees are read (the folders' ids come from their
- * entries), never a blob, so commits that do not touch the config cost two
- * tree lookups. Returns 0 at the end of history, CB's non-zero value when CB
- * stopped the walk (err untouched), or a negative code with err set.
+ * entries), never a blob, so a commit that does not touch the config costs at
+ * most two tree lookups (one when its parent was looked up just before).
+ * Returns 0 at the end of history, CB's non-zero value when CB stopped the
+ * walk (err untouched), or a negative code with err set.
  */
 int wh_gitsrc_walk(struct wh_gitsrc *src, const git_oid *start, wh_gitsrc_walk_cb cb, void *payload,
 		   struct wh_error *err);
