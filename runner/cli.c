@@ -45,7 +45,7 @@ enum option_id {
 
 #define BIT(o) (1u << (o))
 #define COMMON                                                                                     \
-	(BIT(OPT_REPO) | BIT(OPT_REF) | BIT(OPT_STATE) | BIT(OPT_OUTPUT) | BIT(OPT_DRY_RUN) |     \
+	(BIT(OPT_REPO) | BIT(OPT_REF) | BIT(OPT_STATE) | BIT(OPT_OUTPUT) | BIT(OPT_DRY_RUN) |      \
 	 BIT(OPT_MAX_TIME) | BIT(OPT_HELP))
 
 struct option_def {
@@ -58,30 +58,30 @@ struct option_def {
 };
 
 static const struct option_def option_defs[] = {
-	{OPT_REPO, "repo", 0, 1, "PATH", "config repository (env WHRUN_REPO, default .)"},
-	{OPT_REF, "ref", 0, 1, "REF", "Git ref to read definitions at (env WHRUN_REF, default HEAD)"},
-	{OPT_STATE, "state", 0, 1, "DIR",
-	 "state directory holding journal.db (env WHRUN_STATE_DIR, default "
-	 "$XDG_STATE_HOME/whrun)"},
-	{OPT_OUTPUT, "output", 0, 1, "FORMAT", "text or json (diff: markdown or json)"},
-	{OPT_DRY_RUN, "dry-run", 0, 0, NULL, "print what would be sent; send nothing"},
-	{OPT_MAX_TIME, "max-time", 0, 1, "SECONDS", "overall time limit"},
-	{OPT_HELP, "help", 'h', 0, NULL, "show this help"},
-	{OPT_STAGE, "stage", 0, 1, "STAGE", "lifecycle stage to deliver"},
-	{OPT_PAYLOAD, "payload", 0, 1, "FILE", "payload file, or - for stdin"},
-	{OPT_DATA, "data", 0, 1, "JSON", "payload given inline"},
-	{OPT_CONCURRENCY, "concurrency", 0, 1, "N", "deliveries in flight at once (default 64)"},
-	{OPT_ALLOW_NET, "allow-net", 0, 1, "CIDR", "allow a refused address range (repeatable)"},
-	{OPT_HOOK, "hook", 0, 1, "HOOK", "only this hook"},
-	{OPT_STATUS, "status", 0, 1, "STATUS", "pending, delivered, failed or gone"},
-	{OPT_LIMIT, "limit", 0, 1, "N", "at most N rows"},
-	{OPT_COUNT, NULL, 'n', 1, "N", "at most N commits"},
-	{OPT_ALL, "all", 0, 0, NULL, "every pending delivery, due or not"},
-	{OPT_WATCH, "watch", 0, 0, NULL, "stay and deliver as deliveries come due"},
-	{OPT_SCHEMA, "schema", 0, 1, "FILE", "JSON Schema file"},
-	{OPT_INSTANCE, "instance", 0, 1, "FILE", "one JSON instance"},
-	{OPT_NDJSON, "ndjson", 0, 1, "FILE", "one JSON instance per line"},
-	{OPT_REMOTE, "remote", 0, 1, "PREFIX=DIR", "serve $refs under PREFIX from DIR (repeatable)"},
+    {OPT_REPO, "repo", 0, 1, "PATH", "config repository (env WHRUN_REPO, default .)"},
+    {OPT_REF, "ref", 0, 1, "REF", "Git ref to read definitions at (env WHRUN_REF, default HEAD)"},
+    {OPT_STATE, "state", 0, 1, "DIR",
+     "state directory holding journal.db (env WHRUN_STATE_DIR, default "
+     "$XDG_STATE_HOME/whrun)"},
+    {OPT_OUTPUT, "output", 0, 1, "FORMAT", "text or json (diff: markdown or json)"},
+    {OPT_DRY_RUN, "dry-run", 0, 0, NULL, "print what would be sent; send nothing"},
+    {OPT_MAX_TIME, "max-time", 0, 1, "SECONDS", "overall time limit"},
+    {OPT_HELP, "help", 'h', 0, NULL, "show this help"},
+    {OPT_STAGE, "stage", 0, 1, "STAGE", "lifecycle stage to deliver"},
+    {OPT_PAYLOAD, "payload", 0, 1, "FILE", "payload file, or - for stdin"},
+    {OPT_DATA, "data", 0, 1, "JSON", "payload given inline"},
+    {OPT_CONCURRENCY, "concurrency", 0, 1, "N", "deliveries in flight at once (default 64)"},
+    {OPT_ALLOW_NET, "allow-net", 0, 1, "CIDR", "allow a refused address range (repeatable)"},
+    {OPT_HOOK, "hook", 0, 1, "HOOK", "only this hook"},
+    {OPT_STATUS, "status", 0, 1, "STATUS", "pending, delivered, failed or gone"},
+    {OPT_LIMIT, "limit", 0, 1, "N", "at most N rows"},
+    {OPT_COUNT, NULL, 'n', 1, "N", "at most N commits"},
+    {OPT_ALL, "all", 0, 0, NULL, "every pending delivery, due or not"},
+    {OPT_WATCH, "watch", 0, 0, NULL, "stay and deliver as deliveries come due"},
+    {OPT_SCHEMA, "schema", 0, 1, "FILE", "JSON Schema file"},
+    {OPT_INSTANCE, "instance", 0, 1, "FILE", "one JSON instance"},
+    {OPT_NDJSON, "ndjson", 0, 1, "FILE", "one JSON instance per line"},
+    {OPT_REMOTE, "remote", 0, 1, "PREFIX=DIR", "serve $refs under PREFIX from DIR (repeatable)"},
 };
 
 struct command_def {
@@ -94,41 +94,41 @@ struct command_def {
 };
 
 static const struct command_def commands[] = {
-	{"run", "whrun --stage STAGE [--payload FILE|-|--data JSON] [options]",
-	 "validate the payload, sign it and deliver it to every matching hook",
-	 COMMON | BIT(OPT_STAGE) | BIT(OPT_PAYLOAD) | BIT(OPT_DATA) | BIT(OPT_CONCURRENCY) |
-		 BIT(OPT_ALLOW_NET),
-	 0, 0, wh_cmd_run},
-	{"validate", "whrun validate [--ref REF]",
-	 "check every definition and schema at the ref (exit 3 on errors)", COMMON, 0, 0,
-	 wh_cmd_validate},
-	{"list", "whrun list [--stage STAGE]", "hooks at the ref, with events and targets",
-	 COMMON | BIT(OPT_STAGE), 0, 0, wh_cmd_list},
-	{"diff", "whrun diff A..B [--output markdown|json]",
-	 "hooks added, removed and changed between two refs", COMMON, 1, 1, wh_cmd_diff},
-	{"log", "whrun log [--hook HOOK] [-n N] [--ref REF]",
-	 "commits that changed definitions: author, date, what changed per hook",
-	 COMMON | BIT(OPT_HOOK) | BIT(OPT_COUNT), 0, 0, wh_cmd_log},
-	{"deliveries", "whrun deliveries [--hook H] [--stage S] [--status S] [--limit N]",
-	 "the journal, newest first",
-	 COMMON | BIT(OPT_HOOK) | BIT(OPT_STAGE) | BIT(OPT_STATUS) | BIT(OPT_LIMIT), 0, 0,
-	 wh_cmd_deliveries},
-	{"show", "whrun show ID", "one delivery: the request as sent and every attempt", COMMON,
-	 1, 1, wh_cmd_show},
-	{"resend", "whrun resend ID",
-	 "deliver a message again (same webhook-id, fresh timestamp and signature)",
-	 COMMON | BIT(OPT_ALLOW_NET), 1, 1, wh_cmd_resend},
-	{"retry", "whrun retry [--all] [--hook H] [--limit N] [--watch]",
-	 "deliver what is due in the outbox",
-	 COMMON | BIT(OPT_ALL) | BIT(OPT_HOOK) | BIT(OPT_LIMIT) | BIT(OPT_WATCH) |
-		 BIT(OPT_CONCURRENCY) | BIT(OPT_ALLOW_NET),
-	 0, 0, wh_cmd_retry},
-	{"ping", "whrun ping HOOK", "send a ping message to every target of a hook",
-	 COMMON | BIT(OPT_ALLOW_NET), 1, 1, wh_cmd_ping},
-	{"schema", "whrun schema validate --schema FILE (--instance FILE | --ndjson FILE)",
-	 "validate JSON instances against a JSON Schema (draft 2020-12 or draft-07)",
-	 COMMON | BIT(OPT_SCHEMA) | BIT(OPT_INSTANCE) | BIT(OPT_NDJSON) | BIT(OPT_REMOTE), 1, 1,
-	 wh_cmd_schema},
+    {"run", "whrun --stage STAGE [--payload FILE|-|--data JSON] [options]",
+     "validate the payload, sign it and deliver it to every matching hook",
+     COMMON | BIT(OPT_STAGE) | BIT(OPT_PAYLOAD) | BIT(OPT_DATA) | BIT(OPT_CONCURRENCY) |
+	 BIT(OPT_ALLOW_NET),
+     0, 0, wh_cmd_run},
+    {"validate", "whrun validate [--ref REF]",
+     "check every definition and schema at the ref (exit 3 on errors)", COMMON, 0, 0,
+     wh_cmd_validate},
+    {"list", "whrun list [--stage STAGE]", "hooks at the ref, with events and targets",
+     COMMON | BIT(OPT_STAGE), 0, 0, wh_cmd_list},
+    {"diff", "whrun diff A..B [--output markdown|json]",
+     "hooks added, removed and changed between two refs", COMMON, 1, 1, wh_cmd_diff},
+    {"log", "whrun log [--hook HOOK] [-n N] [--ref REF]",
+     "commits that changed definitions: author, date, what changed per hook",
+     COMMON | BIT(OPT_HOOK) | BIT(OPT_COUNT), 0, 0, wh_cmd_log},
+    {"deliveries", "whrun deliveries [--hook H] [--stage S] [--status S] [--limit N]",
+     "the journal, newest first",
+     COMMON | BIT(OPT_HOOK) | BIT(OPT_STAGE) | BIT(OPT_STATUS) | BIT(OPT_LIMIT), 0, 0,
+     wh_cmd_deliveries},
+    {"show", "whrun show ID", "one delivery: the request as sent and every attempt", COMMON, 1, 1,
+     wh_cmd_show},
+    {"resend", "whrun resend ID",
+     "deliver a message again (same webhook-id, fresh timestamp and signature)",
+     COMMON | BIT(OPT_ALLOW_NET), 1, 1, wh_cmd_resend},
+    {"retry", "whrun retry [--all] [--hook H] [--limit N] [--watch]",
+     "deliver what is due in the outbox",
+     COMMON | BIT(OPT_ALL) | BIT(OPT_HOOK) | BIT(OPT_LIMIT) | BIT(OPT_WATCH) |
+	 BIT(OPT_CONCURRENCY) | BIT(OPT_ALLOW_NET),
+     0, 0, wh_cmd_retry},
+    {"ping", "whrun ping HOOK", "send a ping message to every target of a hook",
+     COMMON | BIT(OPT_ALLOW_NET), 1, 1, wh_cmd_ping},
+    {"schema", "whrun schema validate --schema FILE (--instance FILE | --ndjson FILE)",
+     "validate JSON instances against a JSON Schema (draft 2020-12 or draft-07)",
+     COMMON | BIT(OPT_SCHEMA) | BIT(OPT_INSTANCE) | BIT(OPT_NDJSON) | BIT(OPT_REMOTE), 1, 1,
+     wh_cmd_schema},
 };
 
 static const struct command_def *find_command(const char *name)
@@ -231,8 +231,8 @@ static int set_option(struct wh_options *opts, unsigned *seen, const struct opti
 	case OPT_CONCURRENCY:
 		if (!(error = parse_long(&n, value, name, 1, err))) {
 			if (n > 10000)
-				error = wh_error_set(err, WH_EUSAGE,
-						     "--concurrency is at most 10000");
+				error =
+				    wh_error_set(err, WH_EUSAGE, "--concurrency is at most 10000");
 			opts->concurrency = (int)n;
 		}
 		break;
@@ -368,8 +368,7 @@ int wh_cli_parse(struct wh_options *opts, int *help, int argc, char **argv, stru
 		if (*help && !(seen & BIT(OPT_STAGE)))
 			return 0;
 		if (!(seen & BIT(OPT_STAGE)))
-			return wh_error_set(err, WH_EUSAGE,
-					    "no command given; try 'whrun --help'");
+			return wh_error_set(err, WH_EUSAGE, "no command given; try 'whrun --help'");
 		opts->command = "run";
 	} else {
 		opts->command = words[0];
@@ -382,7 +381,8 @@ int wh_cli_parse(struct wh_options *opts, int *help, int argc, char **argv, stru
 
 	cmd = find_command(opts->command);
 	if (!cmd || (strcmp(cmd->name, "run") == 0 && nwords))
-		return wh_error_set(err, WH_EUSAGE, "'%s' is not a whrun command; try 'whrun --help'",
+		return wh_error_set(err, WH_EUSAGE,
+				    "'%s' is not a whrun command; try 'whrun --help'",
 				    opts->command);
 	if (*help)
 		return 0;
@@ -451,8 +451,7 @@ void wh_cli_print_error(const struct wh_error *err)
 	char line[WH_ERROR_MESSAGE_MAX + WH_ERROR_PATH_MAX + 64];
 
 	wh_error_format(err, line, sizeof(line));
-	fprintf(stderr, "whrun: %s%s\n", err->code == WH_EINTERNAL ? "internal error: " : "",
-		line);
+	fprintf(stderr, "whrun: %s%s\n", err->code == WH_EINTERNAL ? "internal error: " : "", line);
 }
 
 int wh_cli_main(int argc, char **argv)

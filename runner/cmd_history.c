@@ -15,7 +15,7 @@ static void print_fields(FILE *out, const json_t *fields, const char *quote)
 	json_t *f;
 
 	json_array_foreach(fields, i, f)
-		fprintf(out, "%s%s%s%s", i ? ", " : "", quote, json_string_value(f), quote);
+	    fprintf(out, "%s%s%s%s", i ? ", " : "", quote, json_string_value(f), quote);
 }
 
 int wh_cmd_diff(const struct wh_options *opts, struct wh_error *err)
@@ -28,8 +28,10 @@ int wh_cmd_diff(const struct wh_options *opts, struct wh_error *err)
 	json_t *before = NULL, *after = NULL, *changes = NULL;
 	int error;
 
-	if (!dots || dots == range || strstr(dots + 2, "..") || (size_t)(dots - range) >= sizeof(from))
-		return wh_error_set(err, WH_EUSAGE, "usage: whrun diff A..B (two refs, e.g. main..HEAD)");
+	if (!dots || dots == range || strstr(dots + 2, "..") ||
+	    (size_t)(dots - range) >= sizeof(from))
+		return wh_error_set(err, WH_EUSAGE,
+				    "usage: whrun diff A..B (two refs, e.g. main..HEAD)");
 	memcpy(from, range, (size_t)(dots - range));
 	from[dots - range] = '\0';
 	to = dots[2] ? dots + 2 : "HEAD";
@@ -45,8 +47,9 @@ int wh_cmd_diff(const struct wh_options *opts, struct wh_error *err)
 		goto out;
 	}
 	if (json_array_size(json_object_get(after, "broken")))
-		fprintf(stderr, "whrun: warning: some definition files at %s do not parse; run "
-				"'whrun validate --ref %s'\n",
+		fprintf(stderr,
+			"whrun: warning: some definition files at %s do not parse; run "
+			"'whrun validate --ref %s'\n",
 			to, to);
 
 	if (opts->output == WH_OUTPUT_JSON) {
@@ -83,10 +86,9 @@ int wh_cmd_diff(const struct wh_options *opts, struct wh_error *err)
 	}
 	if (json_array_size(schemas)) {
 		printf("%s| schema | change |\n|---|---|\n", json_array_size(hooks) ? "\n" : "");
-		json_array_foreach(schemas, i, c)
-			printf("| `schemas/%s.json` | %s |\n",
-			       json_string_value(json_object_get(c, "schema")),
-			       json_string_value(json_object_get(c, "change")));
+		json_array_foreach(schemas, i, c) printf(
+		    "| `schemas/%s.json` | %s |\n", json_string_value(json_object_get(c, "schema")),
+		    json_string_value(json_object_get(c, "change")));
 	}
 out:
 	json_decref(before);
@@ -136,10 +138,9 @@ int wh_cmd_log(const struct wh_options *opts, struct wh_error *err)
 			}
 			printf("\n");
 		}
-		json_array_foreach(json_object_get(e, "schemas"), k, c)
-			printf("    %-8s schemas/%s.json\n",
-			       json_string_value(json_object_get(c, "change")),
-			       json_string_value(json_object_get(c, "schema")));
+		json_array_foreach(json_object_get(e, "schemas"), k, c) printf(
+		    "    %-8s schemas/%s.json\n", json_string_value(json_object_get(c, "change")),
+		    json_string_value(json_object_get(c, "schema")));
 	}
 	if (json_array_size(entries) == 0)
 		printf("no commits changed the definitions%s%s\n", opts->hook ? " of " : "",

@@ -35,16 +35,16 @@ static json_t *hook_to_json(const struct wh_hook *hook)
 		json_array_append_new(events, json_string(hook->events[i]));
 	for (size_t i = 0; i < hook->ntargets; i++) {
 		const struct wh_target *t = &hook->targets[i];
-		json_array_append_new(targets, json_pack("{s:s?, s:s?}", "url", t->url, "method",
-							 t->method));
+		json_array_append_new(
+		    targets, json_pack("{s:s?, s:s?}", "url", t->url, "method", t->method));
 	}
 	return json_pack("{s:s, s:s, s:b, s:s, s:o, s:s, s:b, s:I, s:i, s:s, s:i, s:o, s:O}",
 			 "name", hook->name, "description", hook->description, "enabled",
 			 hook->enabled, "kind", hook->kind_name, "events", events, "signature",
-			 signature_name(hook->signature), "required", hook->required,
-			 "timeout_ms", (json_int_t)hook->timeout_ms, "retry_attempts",
-			 hook->retry_attempts, "file", hook->file, "line", hook->line, "targets",
-			 targets, "definition", hook->definition);
+			 signature_name(hook->signature), "required", hook->required, "timeout_ms",
+			 (json_int_t)hook->timeout_ms, "retry_attempts", hook->retry_attempts,
+			 "file", hook->file, "line", hook->line, "targets", targets, "definition",
+			 hook->definition);
 }
 
 int wh_cmd_list(const struct wh_options *opts, struct wh_error *err)

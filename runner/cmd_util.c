@@ -28,13 +28,11 @@ json_t *wh_diags_to_json(const struct wh_diags *diags, int severity)
 		const struct wh_diag *d = &diags->items[i];
 		if ((int)d->severity != severity)
 			continue;
-		if (json_array_append_new(list, json_pack("{s:s, s:s, s:i, s:i, s:s}", "severity",
-							  d->severity == WH_SEVERITY_ERROR
-								  ? "error"
-								  : "warning",
-							  "path", d->path, "line", d->line,
-							  "column", d->column, "message",
-							  d->message))) {
+		if (json_array_append_new(
+			list, json_pack("{s:s, s:s, s:i, s:i, s:s}", "severity",
+					d->severity == WH_SEVERITY_ERROR ? "error" : "warning",
+					"path", d->path, "line", d->line, "column", d->column,
+					"message", d->message))) {
 			json_decref(list);
 			return NULL;
 		}

@@ -15,30 +15,39 @@
 #include "banned.h"
 
 const char *const wh_builtin_stages[] = {
-	"applications_created", "application_deleted",    "application_transferred",
-	"cluster_created",      "cluster_deleted",        "clusters_builddeployed",
-	"clusters_deployed",    "clusters_rollbacked",    "clusters_freed",
-	NULL,
+    "applications_created",    "application_deleted",
+    "application_transferred", "cluster_created",
+    "cluster_deleted",	       "clusters_builddeployed",
+    "clusters_deployed",       "clusters_rollbacked",
+    "clusters_freed",	       NULL,
 };
 
 const char *const wh_reserved_headers[] = {
-	"content-type",      "content-length",     "host",
-	"transfer-encoding", "connection",         "user-agent",
-	"webhook-id",        "webhook-timestamp",  "webhook-signature",
-	"x-hub-signature-256", "stripe-signature", "expect",
-	NULL,
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-hub-signature-256",
+    "stripe-signature",
+    "expect",
+    NULL,
 };
 
 /* Hook keys the definition format knows; others are schema errors, and
  * reported here too when the schema could not run. */
 static const char *const hook_keys[] = {
-	"name",    "description", "enabled", "events",  "kind",    "filter",
-	"signature", "signature_header", "secret", "required", "timeout", "retry",
-	"targets", NULL,
+    "name",    "description", "enabled",	  "events", "kind",
+    "filter",  "signature",   "signature_header", "secret", "required",
+    "timeout", "retry",	      "targets",	  NULL,
 };
 
 static const char *const target_keys[] = {
-	"url", "method", "headers", "tls_verify", "ca_file", "basic_auth", NULL,
+    "url", "method", "headers", "tls_verify", "ca_file", "basic_auth", NULL,
 };
 
 int wh_stage_is_builtin(const char *stage)
@@ -236,9 +245,9 @@ static void pointer_join(char *out, size_t size, const char *base, const char *k
 
 	if (wh_buf_adds(&buf, base) == 0 && wh_buf_adds(&buf, "/") == 0) {
 		for (const char *p = key; *p; p++) {
-			int e = *p == '~' ? wh_buf_adds(&buf, "~0")
-			       : *p == '/' ? wh_buf_adds(&buf, "~1")
-					   : wh_buf_add(&buf, p, 1);
+			int e = *p == '~'   ? wh_buf_adds(&buf, "~0")
+				: *p == '/' ? wh_buf_adds(&buf, "~1")
+					    : wh_buf_add(&buf, p, 1);
 			if (e)
 				break;
 		}
@@ -300,7 +309,8 @@ static int check_name(struct hook_ctx *h, struct wh_hook *hook)
 	}
 	name = json_string_value(v);
 	len = strlen(name);
-	int ok = len >= 1 && len <= 64 && (islower((unsigned char)name[0]) || isdigit((unsigned char)name[0]));
+	int ok = len >= 1 && len <= 64 &&
+		 (islower((unsigned char)name[0]) || isdigit((unsigned char)name[0]));
 	for (size_t i = 0; ok && i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 		ok = islower(c) || isdigit(c) || c == '.' || c == '_' || c == '-';
@@ -332,25 +342,25 @@ static int get_bool(struct hook_ctx *h, const char *key, int fallback)
 	return fallback;
 }
 
-static long get_duration(struct hook_ctx *h, const json_t *obj, const char *ptr, const char *key,
-			 long fallback, long max_ms)
+/* The duration at obj[key], whose pointer is key_ptr; fallback when absent. */
+static long get_duration(struct hook_ctx *h, const json_t *obj, const char *key_ptr,
+			 const char *key, long fallback, long max_ms)
 {
 	const json_t *v = json_object_get(obj, key);
-	char kptr[160];
 	long ms;
 
 	if (!v)
 		return fallback;
-	pointer_join(kptr, sizeof(kptr), ptr, key);
 	if (!json_is_string(v) || (ms = wh_duration_parse(json_string_value(v))) <= 0) {
-		report(h->file, WH_SEVERITY_ERROR, kptr, 0,
+		report(h->file, WH_SEVERITY_ERROR, key_ptr, 0,
 		       "%s: '%s' must be a duration such as 500ms, 10s, 5m or 1h", hook_label(h),
 		       key);
 		return fallback;
 	}
 	if (ms > max_ms) {
-		report(h->file, WH_SEVERITY_ERROR, kptr, 0, "%s: '%s' is longer than the limit of %lds",
-		       hook_label(h), key, max_ms / 1000);
+		report(h->file, WH_SEVERITY_ERROR, key_ptr, 0,
+		       "%s: '%s' is longer than the limit of %lds", hook_label(h), key,
+		       max_ms / 1000);
 		return fallback;
 	}
 	return ms;
@@ -548,8 +558,9 @@ static void check_signature(struct hook_ctx *h, struct wh_hook *hook)
 		report(h->file, WH_SEVERITY_ERROR, sptr, 0,
 		       "%s: 'signature_header' cannot be whrun's own header '%s'", hook_label(h),
 		       json_string_value(header));
-	hook->signature_header = dup_or_flag(
-		h->file, json_is_string(header) ? json_string_value(header) : WH_DEFAULT_SIGNATURE_HEADER);
+	hook->signature_header =
+	    dup_or_flag(h->file, json_is_string(header) ? json_string_value(header)
+							: WH_DEFAULT_SIGNATURE_HEADER);
 
 	key_pointer(h, "secret", sptr, sizeof(sptr));
 	if (secret) {
@@ -564,9 +575,10 @@ static void check_signature(struct hook_ctx *h, struct wh_hook *hook)
 		}
 		if (!json_is_array(list) || json_array_size(list) == 0 ||
 		    json_array_size(list) > WH_MAX_SECRETS) {
-			report(h->file, WH_SEVERITY_ERROR, sptr, 0,
-			       "%s: 'secret' must be a reference or a list of one or two (rotation)",
-			       hook_label(h));
+			report(
+			    h->file, WH_SEVERITY_ERROR, sptr, 0,
+			    "%s: 'secret' must be a reference or a list of one or two (rotation)",
+			    hook_label(h));
 		} else {
 			json_t *s;
 			json_array_foreach(list, i, s)
@@ -576,23 +588,25 @@ static void check_signature(struct hook_ctx *h, struct wh_hook *hook)
 					wh_strlcpy(iptr, sptr, sizeof(iptr));
 				else
 					pointer_index(iptr, sizeof(iptr), sptr, i);
-				if (!json_is_string(s) || !wh_is_secret_reference(json_string_value(s))) {
+				if (!json_is_string(s) ||
+				    !wh_is_secret_reference(json_string_value(s))) {
 					report(h->file, WH_SEVERITY_ERROR, iptr, 0,
 					       "%s: 'secret' must be a reference such as "
-					       "${env:NAME} or ${file:PATH}, never a literal (definitions "
+					       "${env:NAME} or ${file:PATH}, never a literal "
+					       "(definitions "
 					       "are committed)",
 					       hook_label(h));
 					continue;
 				}
 				hook->secrets[hook->nsecrets++] =
-					dup_or_flag(h->file, json_string_value(s));
+				    dup_or_flag(h->file, json_string_value(s));
 			}
 		}
 		json_decref(one);
 	}
 	if (hook->signature != WH_SIGNATURE_NONE && !secret)
-		report(h->file, WH_SEVERITY_ERROR, ptr, 0,
-		       "%s: signature '%s' needs a 'secret'", hook_label(h), sig);
+		report(h->file, WH_SEVERITY_ERROR, ptr, 0, "%s: signature '%s' needs a 'secret'",
+		       hook_label(h), sig);
 	if (hook->signature == WH_SIGNATURE_NONE && secret && v)
 		report(h->file, WH_SEVERITY_WARNING, sptr, 0,
 		       "%s: 'secret' is ignored with signature 'none'", hook_label(h));
@@ -637,9 +651,12 @@ static void check_retry(struct hook_ctx *h, struct wh_hook *hook)
 		else
 			hook->retry_attempts = (int)json_integer_value(val);
 	}
-	hook->backoff_ms = get_duration(h, v, ptr, "backoff", hook->backoff_ms, 3600 * 1000L);
+	char bptr[200];
+	pointer_join(bptr, sizeof(bptr), ptr, "backoff");
+	hook->backoff_ms = get_duration(h, v, bptr, "backoff", hook->backoff_ms, 3600 * 1000L);
+	pointer_join(bptr, sizeof(bptr), ptr, "max_backoff");
 	hook->max_backoff_ms =
-		get_duration(h, v, ptr, "max_backoff", hook->max_backoff_ms, 24 * 3600 * 1000L);
+	    get_duration(h, v, bptr, "max_backoff", hook->max_backoff_ms, 24 * 3600 * 1000L);
 	if (hook->max_backoff_ms < hook->backoff_ms)
 		report(h->file, WH_SEVERITY_ERROR, ptr, 0,
 		       "%s: 'retry.max_backoff' is shorter than 'retry.backoff'", hook_label(h));
@@ -647,8 +664,8 @@ static void check_retry(struct hook_ctx *h, struct wh_hook *hook)
 
 static int looks_like_credential(const char *name)
 {
-	static const char *const words[] = {"authorization", "token", "secret", "key", "password",
-					    "apikey", NULL};
+	static const char *const words[] = {"authorization", "token",  "secret", "key",
+					    "password",	     "apikey", NULL};
 	char lower[128];
 	size_t i;
 
@@ -716,7 +733,8 @@ static void check_headers(struct hook_ctx *h, struct wh_hook *hook, struct wh_ta
 		lower[i] = '\0';
 		if (!header_name_ok(name)) {
 			report(h->file, WH_SEVERITY_ERROR, hptr, 1,
-			       "%s: header name '%s' is not a valid HTTP token", hook_label(h), name);
+			       "%s: header name '%s' is not a valid HTTP token", hook_label(h),
+			       name);
 			continue;
 		}
 		if (in_list(wh_reserved_headers, lower) ||
@@ -840,7 +858,8 @@ static void check_target(struct hook_ctx *h, struct wh_hook *hook, const json_t 
 		}
 	}
 	pointer_join(kptr, sizeof(kptr), ptr, "url");
-	check_url(h, t, json_object_get(target, "url"), json_object_get(target, "url") ? kptr : ptr);
+	check_url(h, t, json_object_get(target, "url"),
+		  json_object_get(target, "url") ? kptr : ptr);
 
 	v = json_object_get(target, "method");
 	pointer_join(kptr, sizeof(kptr), ptr, "method");
@@ -875,8 +894,8 @@ static void check_target(struct hook_ctx *h, struct wh_hook *hook, const json_t 
 	if (v) {
 		pointer_join(kptr, sizeof(kptr), ptr, "ca_file");
 		if (!json_is_string(v) || !*json_string_value(v))
-			report(h->file, WH_SEVERITY_ERROR, kptr, 0,
-			       "%s: 'ca_file' must be a path", hook_label(h));
+			report(h->file, WH_SEVERITY_ERROR, kptr, 0, "%s: 'ca_file' must be a path",
+			       hook_label(h));
 		else
 			t->ca_file = dup_or_flag(h->file, json_string_value(v));
 	}
@@ -901,7 +920,8 @@ static void check_target(struct hook_ctx *h, struct wh_hook *hook, const json_t 
 		} else if (strchr(json_string_value(user), ':') ||
 			   strpbrk(json_string_value(user), "\r\n")) {
 			report(h->file, WH_SEVERITY_ERROR, kptr, 0,
-			       "%s: basic_auth username cannot contain ':', CR or LF", hook_label(h));
+			       "%s: basic_auth username cannot contain ':', CR or LF",
+			       hook_label(h));
 		} else {
 			t->basic_username = dup_or_flag(h->file, json_string_value(user));
 			t->basic_password = dup_or_flag(h->file, json_string_value(pass));
@@ -951,9 +971,8 @@ json_t *wh_config_merge_defaults(const json_t *defaults, const json_t *hook)
 			   json_is_object(value)) {
 			const char *k;
 			json_t *v;
-			json_object_foreach(value, k, v)
-				if (!json_object_get(own, k))
-					json_object_set_new(own, k, json_deep_copy(v));
+			json_object_foreach(value, k, v) if (!json_object_get(own, k))
+			    json_object_set_new(own, k, json_deep_copy(v));
 		}
 	}
 	return merged;
@@ -1018,7 +1037,9 @@ static void add_hook(struct wh_config *config, struct file_ctx *ctx, const json_
 	check_kind(&h, &hook);
 	check_filter(&h, &hook);
 	check_signature(&h, &hook);
-	hook.timeout_ms = get_duration(&h, h.merged, "", "timeout", WH_DEFAULT_TIMEOUT_MS,
+	char timeout_ptr[128];
+	key_pointer(&h, "timeout", timeout_ptr, sizeof(timeout_ptr));
+	hook.timeout_ms = get_duration(&h, h.merged, timeout_ptr, "timeout", WH_DEFAULT_TIMEOUT_MS,
 				       10 * 60 * 1000L);
 	check_retry(&h, &hook);
 	check_targets(&h, &hook);
@@ -1093,11 +1114,11 @@ int wh_config_finish(struct wh_config *config, struct wh_diags *diags)
 
 		if (i > 0 && strcmp(hook->name, config->hooks[i - 1].name) == 0) {
 			const struct wh_hook *first = &config->hooks[i - 1];
-			error = wh_diags_add(diags, WH_SEVERITY_ERROR, hook->file, hook->line,
-					     hook->column,
-					     "hook name '%s' is already used at %s:%d:%d (names are "
-					     "unique across the repository)",
-					     hook->name, first->file, first->line, first->column);
+			error = wh_diags_add(
+			    diags, WH_SEVERITY_ERROR, hook->file, hook->line, hook->column,
+			    "hook name '%s' is already used at %s:%d:%d (names are "
+			    "unique across the repository)",
+			    hook->name, first->file, first->line, first->column);
 		}
 		for (size_t e = 0; e < hook->nevents && !error; e++) {
 			const char *stage = hook->events[e];
@@ -1105,17 +1126,15 @@ int wh_config_finish(struct wh_config *config, struct wh_diags *diags)
 			    json_object_get(config->schemas, stage))
 				continue;
 			if (strcmp(stage, "ping") == 0)
-				error = wh_diags_add(diags, WH_SEVERITY_ERROR, hook->file, hook->line,
-						     hook->column,
-						     "%s: 'ping' is reserved for `whrun ping`",
-						     hook->name);
+				error = wh_diags_add(
+				    diags, WH_SEVERITY_ERROR, hook->file, hook->line, hook->column,
+				    "%s: 'ping' is reserved for `whrun ping`", hook->name);
 			else
 				error = wh_diags_add(
-					diags, WH_SEVERITY_ERROR, hook->file, hook->line,
-					hook->column,
-					"%s: unknown stage '%s' (not built in, and the repository has "
-					"no schemas/%s.json)",
-					hook->name, stage, stage);
+				    diags, WH_SEVERITY_ERROR, hook->file, hook->line, hook->column,
+				    "%s: unknown stage '%s' (not built in, and the repository has "
+				    "no schemas/%s.json)",
+				    hook->name, stage, stage);
 		}
 	}
 	return error;

@@ -53,10 +53,10 @@ struct wh_target {
 	struct wh_header *headers;
 	size_t nheaders;
 	int tls_verify;
-	char *ca_file;           /* NULL when not given */
-	char *basic_username;    /* NULL when no basic_auth */
-	char *basic_password;    /* a reference, never a value */
-	json_t *fields;          /* the target object as written (plugins read their fields) */
+	char *ca_file;	      /* NULL when not given */
+	char *basic_username; /* NULL when no basic_auth */
+	char *basic_password; /* a reference, never a value */
+	json_t *fields;	      /* the target object as written (plugins read their fields) */
 	int line, column;
 };
 
@@ -71,7 +71,7 @@ struct wh_hook {
 	struct wh_filter *filters;
 	size_t nfilters;
 	enum wh_signature signature;
-	char *signature_header; /* header for hmac-hex */
+	char *signature_header;	       /* header for hmac-hex */
 	char *secrets[WH_MAX_SECRETS]; /* references, never values */
 	size_t nsecrets;
 	int required;
@@ -82,7 +82,7 @@ struct wh_hook {
 	size_t ntargets;
 
 	json_t *definition; /* the hook after the defaults merge (for list, diff, log) */
-	char *file;         /* definition file, repository-relative */
+	char *file;	    /* definition file, repository-relative */
 	int line, column;
 };
 
@@ -93,10 +93,10 @@ struct wh_config {
 	json_t *schemas; /* stage name -> schema document, from the repo's schemas/ */
 };
 
-#define WH_DEFAULT_TIMEOUT_MS 10000
-#define WH_DEFAULT_RETRY_ATTEMPTS 3
-#define WH_DEFAULT_BACKOFF_MS 1000
-#define WH_DEFAULT_MAX_BACKOFF_MS 30000
+#define WH_DEFAULT_TIMEOUT_MS	    10000
+#define WH_DEFAULT_RETRY_ATTEMPTS   3
+#define WH_DEFAULT_BACKOFF_MS	    1000
+#define WH_DEFAULT_MAX_BACKOFF_MS   30000
 #define WH_DEFAULT_SIGNATURE_HEADER "X-Webhook-Signature"
 
 /* The built-in stages of SPEC section 3, NULL-terminated. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 struct wh_embedded_file {
-	const char *name; /* path relative to the source tree, e.g. "schemas/ping.json" */
+	const char *name;	   /* path relative to the source tree, e.g. "schemas/ping.json" */
 	const unsigned char *data; /* NUL-terminated, size bytes before the NUL */
 	size_t size;
 };

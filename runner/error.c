@@ -113,8 +113,8 @@ void wh_diags_release(struct wh_diags *diags)
 	wh_diags_init(diags);
 }
 
-static int diags_push(struct wh_diags *diags, enum wh_severity severity, const char *path,
-		      int line, int column, char *message)
+static int diags_push(struct wh_diags *diags, enum wh_severity severity, const char *path, int line,
+		      int column, char *message)
 {
 	struct wh_diag *d;
 

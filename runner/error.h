@@ -18,39 +18,42 @@
 enum wh_error_code {
 	WH_OK = 0,
 	WH_EDELIVERY = -1, /* a required delivery failed or is pending: exit 1 */
-	WH_EUSAGE = -2,    /* bad command line: exit 2 */
+	WH_EUSAGE = -2,	   /* bad command line: exit 2 */
 	WH_ECONFIG = -3,   /* repo, ref, YAML, definitions, secrets: exit 3 */
 	WH_EPAYLOAD = -4,  /* payload rejected, nothing sent: exit 4 */
-	WH_EIO = -5,       /* file system, journal: exit 3 */
-	WH_ENOMEM = -6,    /* out of memory: exit 3 */
+	WH_EIO = -5,	   /* file system, journal: exit 3 */
+	WH_ENOMEM = -6,	   /* out of memory: exit 3 */
 	WH_ENOTFOUND = -7, /* a looked-up thing does not exist (callers decide) */
 	WH_EINTERNAL = -8, /* a bug: exit 3 with "internal error" */
 };
 
 #define WH_ERROR_MESSAGE_MAX 1024
-#define WH_ERROR_PATH_MAX 512
+#define WH_ERROR_PATH_MAX    512
 
 struct wh_error {
 	int code;
 	char message[WH_ERROR_MESSAGE_MAX];
 	char path[WH_ERROR_PATH_MAX]; /* "" when the error has no file */
-	int line, column;             /* 0 when unknown */
+	int line, column;	      /* 0 when unknown */
 };
 
-#define WH_ERROR_INIT {0, {0}, {0}, 0, 0}
+#define WH_ERROR_INIT                                                                              \
+	{                                                                                          \
+		0, {0}, {0}, 0, 0                                                                  \
+	}
 
 void wh_error_clear(struct wh_error *err);
 
 /* Sets err (which may be NULL) and returns code, so callers can write
  * `return wh_error_set(err, WH_ECONFIG, "...")`. */
 int wh_error_set(struct wh_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int wh_error_set_at(struct wh_error *err, int code, const char *path, int line, int column,
 		    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* Prefixes the message with "prefix: " (e.g. a hook name); returns err->code. */
 int wh_error_prefix(struct wh_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* "path:line:column: message" (parts that are unknown are left out). */
 void wh_error_format(const struct wh_error *err, char *out, size_t size);

@@ -580,7 +580,8 @@ int wh_gitsrc_walk(struct wh_gitsrc *src, const git_oid *start, wh_gitsrc_walk_c
 	int error = 0, rc, changed;
 
 	git_oid_tostr(hex, sizeof(hex), start);
-	if (git_revwalk_new(&walk, src->repo) < 0 || git_revwalk_sorting(walk, GIT_SORT_TIME) < 0 ||
+	if (git_revwalk_new(&walk, src->repo) < 0 ||
+	    git_revwalk_sorting(walk, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME) < 0 ||
 	    git_revwalk_push(walk, start) < 0) {
 		error = git_fail(err, WH_ECONFIG, "cannot walk the history of %s from %s",
 				 src->path, hex);

@@ -54,8 +54,8 @@ static json_t *build_snapshot(const struct wh_config_files *files)
 
 			if (!json_is_object(hook) || !json_is_string(name))
 				continue;
-			merged = wh_config_merge_defaults(json_is_object(defaults) ? defaults : NULL,
-							  hook);
+			merged = wh_config_merge_defaults(
+			    json_is_object(defaults) ? defaults : NULL, hook);
 			if (merged)
 				json_object_set_new(hooks, json_string_value(name), merged);
 		}
@@ -91,8 +91,8 @@ int wh_history_snapshot(json_t **out, struct wh_gitsrc *src, const git_oid *comm
 
 	*out = NULL;
 	memset(&files, 0, sizeof(files));
-	error = wh_gitsrc_read(&files, src, commit, WH_GITSRC_MAX_FILE_BYTES, WH_GITSRC_MAX_FILES,
-			       err);
+	error =
+	    wh_gitsrc_read(&files, src, commit, WH_GITSRC_MAX_FILE_BYTES, WH_GITSRC_MAX_FILES, err);
 	if (error == 0 && !(*out = build_snapshot(&files)))
 		error = wh_error_set(err, WH_ENOMEM, "out of memory reading history");
 	wh_config_files_release(&files);
@@ -169,7 +169,9 @@ static json_t *compare_named(const json_t *before, const json_t *after, const ch
 		if (a && b && json_equal(a, b))
 			continue;
 		change = json_pack("{s:s, s:s}", label, keys[i], "change",
-				   !a ? "added" : !b ? "removed" : "changed");
+				   !a	? "added"
+				   : !b ? "removed"
+					: "changed");
 		if (change && a && b && with_fields)
 			json_object_set_new(change, "fields", changed_fields(a, b));
 		json_array_append_new(changes, change);
@@ -312,11 +314,11 @@ static int log_visit(git_commit *commit, git_commit *parent, void *payload)
 	git_oid_tostr(sha, sizeof(sha), git_commit_id(commit));
 	format_time(date, sizeof(date), author->when.time);
 	summary = git_commit_summary(commit);
-	entry = json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:O, s:O}", "commit", sha, "author",
-			  "name", author->name ? author->name : "", "email",
-			  author->email ? author->email : "", "date", date, "subject",
-			  summary ? summary : "", "hooks", hooks, "schemas",
-			  json_object_get(changes, "schemas"));
+	entry =
+	    json_pack("{s:s, s:{s:s, s:s}, s:s, s:s, s:O, s:O}", "commit", sha, "author", "name",
+		      author->name ? author->name : "", "email", author->email ? author->email : "",
+		      "date", date, "subject", summary ? summary : "", "hooks", hooks, "schemas",
+		      json_object_get(changes, "schemas"));
 	json_decref(changes);
 	if (!entry || json_array_append_new(st->entries, entry)) {
 		st->error = wh_error_set(st->err, WH_ENOMEM, "out of memory");

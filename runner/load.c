@@ -88,8 +88,8 @@ int wh_load_config(struct wh_config *config, struct wh_gitsrc *src, const git_oi
 		json_t *doc = NULL, *positions = NULL;
 		size_t before = diags->errors;
 
-		if (wh_yaml_load(&doc, &positions, f->data, f->size, f->path, &limits,
-				 &file_err) < 0) {
+		if (wh_yaml_load(&doc, &positions, f->data, f->size, f->path, &limits, &file_err) <
+		    0) {
 			if (file_err.code == WH_ENOMEM) {
 				error = WH_ENOMEM;
 				goto nomem;

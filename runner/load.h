@@ -2,7 +2,7 @@
  * load: reads the webhook definitions at one commit, end to end: the blobs
  * from Git (gitsrc), YAML to JSON (yaml), each file against
  * schemas/hook.schema.json, then the semantic checks and the defaults merge
- * (config). The repository's schemas/*.json are parsed into
+ * (config). The repository's schemas/NAME.json are parsed into
  * config->schemas (stage -> schema document).
  *
  * Every finding of every file lands in the caller's diags; the load fails

@@ -40,7 +40,8 @@ int wh_secret_resolve(char **out, const char *reference, struct wh_error *err)
 			wh_free_secret(*out);
 			*out = NULL;
 			return wh_error_set(err, WH_ECONFIG,
-					    "secret file %s is empty or holds a NUL byte", name + 5);
+					    "secret file %s is empty or holds a NUL byte",
+					    name + 5);
 		}
 	} else {
 		return wh_error_set(err, WH_ECONFIG, "unknown secret reference '%s'", reference);
@@ -66,7 +67,8 @@ int wh_secret_expand(char **out, char **masked, const char *text, struct wh_erro
 		size_t len;
 
 		if (!start || !end) {
-			if ((error = wh_buf_adds(&value, p)) < 0 || (error = wh_buf_adds(&shown, p)) < 0)
+			if ((error = wh_buf_adds(&value, p)) < 0 ||
+			    (error = wh_buf_adds(&shown, p)) < 0)
 				goto nomem;
 			break;
 		}

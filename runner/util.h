@@ -26,7 +26,10 @@ struct wh_buf {
 	size_t cap;   /* the most len may reach */
 };
 
-#define WH_BUF_INIT(cap) {NULL, 0, 0, (cap)}
+#define WH_BUF_INIT(cap)                                                                           \
+	{                                                                                          \
+		NULL, 0, 0, (cap)                                                                  \
+	}
 
 void wh_buf_init(struct wh_buf *buf, size_t cap);
 /* Frees the memory and resets to empty (cap kept). */

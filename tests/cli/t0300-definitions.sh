@@ -117,7 +117,7 @@ backoff=$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.
 equals "retry merges key by key" "$backoff" "{'attempts': 5, 'backoff': '2s'}"
 
 # Names are unique across the repository.
-commit_file "$R" hooks/other.yaml "$(hook '')" "same name elsewhere"
+commit_file "$R" hooks/other.yaml "$(hook '' | sed 's/name: h/name: a/')" "same name elsewhere"
 run_whrun --repo "$R" validate
 equals "duplicate names across files" "$RC" 3
 contains "duplicate name reported" "$ERR" "already used"

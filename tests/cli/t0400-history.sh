@@ -64,7 +64,7 @@ import json, sys
 d = json.load(sys.stdin)
 print(" ".join(c["change"] + ":" + c["hook"] for c in d["hooks"]), len(d["from_commit"]), len(d["schemas"]))')
 equals "diff json" "$got" "changed:alpha 40 1"
-run_whrun --repo "$R" diff HEAD~4..HEAD~3
+run_whrun --repo "$R" diff HEAD~5..HEAD~4
 contains "diff markdown table" "$OUT" '| `beta` | added |'
 run_whrun --repo "$R" diff HEAD..HEAD
 contains "diff of equal refs" "$OUT" "No webhook definitions"
