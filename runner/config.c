@@ -238,22 +238,28 @@ static void report(struct file_ctx *ctx, enum wh_severity severity, const char *
 	free(message);
 }
 
-/* Appends "/" + key escaped per RFC 6901 to base. */
+/* Appends "/" + key escaped per RFC 6901 to base (truncated to size). */
 static void pointer_join(char *out, size_t size, const char *base, const char *key)
 {
-	struct wh_buf buf = WH_BUF_INIT(size);
+	size_t n = 0;
 
-	if (wh_buf_adds(&buf, base) == 0 && wh_buf_adds(&buf, "/") == 0) {
-		for (const char *p = key; *p; p++) {
-			int e = *p == '~'   ? wh_buf_adds(&buf, "~0")
-				: *p == '/' ? wh_buf_adds(&buf, "~1")
-					    : wh_buf_add(&buf, p, 1);
-			if (e)
-				break;
+	if (!size)
+		return;
+	while (*base && n + 1 < size)
+		out[n++] = *base++;
+	if (n + 1 < size)
+		out[n++] = '/';
+	for (; *key && n + 1 < size; key++) {
+		if ((*key == '~' || *key == '/') && n + 2 < size) {
+			out[n++] = '~';
+			out[n++] = *key == '~' ? '0' : '1';
+		} else if (*key != '~' && *key != '/') {
+			out[n++] = *key;
+		} else {
+			break;
 		}
 	}
-	wh_strlcpy(out, buf.ptr ? buf.ptr : base, size);
-	wh_buf_release(&buf);
+	out[n] = '\0';
 }
 
 static void pointer_index(char *out, size_t size, const char *base, size_t index)
@@ -956,7 +962,9 @@ static void check_targets(struct hook_ctx *h, struct wh_hook *hook)
 
 json_t *wh_config_merge_defaults(const json_t *defaults, const json_t *hook)
 {
-	json_t *merged = json_deep_copy(hook);
+	/* Shallow: the result shares unchanged values with its inputs, which
+	 * nobody modifies afterwards; only a merged `retry` is a new object. */
+	json_t *merged = json_copy((json_t *)hook);
 	const char *key;
 	json_t *value;
 
@@ -966,16 +974,25 @@ json_t *wh_config_merge_defaults(const json_t *defaults, const json_t *hook)
 	{
 		json_t *own = json_object_get(merged, key);
 		if (!own) {
-			json_object_set_new(merged, key, json_deep_copy(value));
+			if (json_object_set(merged, key, value))
+				goto fail;
 		} else if (strcmp(key, "retry") == 0 && json_is_object(own) &&
 			   json_is_object(value)) {
+			json_t *retry = json_copy(own);
 			const char *k;
 			json_t *v;
-			json_object_foreach(value, k, v) if (!json_object_get(own, k))
-			    json_object_set_new(own, k, json_deep_copy(v));
+
+			if (!retry || json_object_set_new(merged, key, retry))
+				goto fail;
+			json_object_foreach(value, k, v)
+				if (!json_object_get(retry, k) && json_object_set(retry, k, v))
+					goto fail;
 		}
 	}
 	return merged;
+fail:
+	json_decref(merged);
+	return NULL;
 }
 
 static int config_push(struct wh_config *config, struct wh_hook *hook)
