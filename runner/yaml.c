@@ -1031,7 +1031,7 @@ int wh_yaml_load(json_t **out, json_t **positions, const char *text, size_t len,
 		*positions = NULL;
 	memset(&ld, 0, sizeof(ld));
 	ld.path = path ? path : "";
-	ld.text = text;
+	ld.text = text ? text : "";
 	ld.len = len;
 	ld.err = err;
 	ld.record = 1;
@@ -1054,7 +1054,7 @@ int wh_yaml_load(json_t **out, json_t **positions, const char *text, size_t len,
 		goto out;
 	}
 	parser_ready = 1;
-	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
+	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)(text ? text : ""), len);
 	yaml_parser_set_encoding(&ld.parser, YAML_UTF8_ENCODING);
 	if ((error = load_stream(&ld, out)) < 0)
 		goto out;

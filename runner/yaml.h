@@ -61,7 +61,8 @@
 
 struct wh_yaml_limits {
 	size_t max_bytes;	/* the largest accepted text; default 1 MiB */
-	size_t max_depth;	/* nesting of collections; default 64 */
+	size_t max_depth;	/* nesting of collections; default 64. It also bounds
+				   the loader's recursion: keep it to thousands at most */
 	size_t max_nodes;	/* nodes produced, every alias expansion counted in full;
 				   default 100000 */
 	size_t max_alias_bytes; /* text (scalars and keys) that alias expansions may

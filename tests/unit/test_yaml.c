@@ -524,6 +524,57 @@ static void test_positions(void)
 	json_decref(positions);
 }
 
+/* A definition file in the shape of SPEC section 2. */
+static void test_definition_file(void)
+{
+	static const char yaml[] =
+	    "version: 1\n"
+	    "defaults:\n"
+	    "  timeout: 10s\n"
+	    "webhooks:\n"
+	    "  - name: deploy-notify\n"
+	    "    enabled: true\n"
+	    "    events: [clusters_deployed, \"*\"]\n"
+	    "    filter:\n"
+	    "      /application/name: [\"billing-*\", checkout]\n"
+	    "    secret: ${env:DEPLOY_NOTIFY_SECRET}\n"
+	    "    retry: {attempts: 3, backoff: 1s, max_backoff: 30s}\n"
+	    "    targets:\n"
+	    "      - url: https://hooks.example.com/deploys\n"
+	    "        headers: {X-Team: infra, Authorization: \"Bearer ${env:TOKEN}\"}\n"
+	    "        tls_verify: true\n";
+	struct wh_error err = WH_ERROR_INIT;
+	json_t *doc = NULL, *positions = NULL, *hook;
+	int line, column;
+
+	CHECK("definition file loads",
+	      wh_yaml_load(&doc, &positions, yaml, strlen(yaml), "t", NULL, &err) == 0);
+	hook = json_array_get(json_object_get(doc, "webhooks"), 0);
+	CHECK("version is an integer", json_integer_value(json_object_get(doc, "version")) == 1 &&
+					   json_is_integer(json_object_get(doc, "version")));
+	CHECK_STR("durations are strings",
+		  json_string_value(json_object_get(json_object_get(doc, "defaults"), "timeout")),
+		  "10s");
+	CHECK("enabled is a boolean", json_is_true(json_object_get(hook, "enabled")));
+	CHECK_STR("references are strings", json_string_value(json_object_get(hook, "secret")),
+		  "${env:DEPLOY_NOTIFY_SECRET}");
+	CHECK("retry attempts is an integer",
+	      json_integer_value(json_object_get(json_object_get(hook, "retry"), "attempts")) == 3);
+	CHECK_STR("filter key keeps its slashes",
+		  json_string_value(json_array_get(
+		      json_object_get(json_object_get(hook, "filter"), "/application/name"), 1)),
+		  "checkout");
+	wh_yaml_position(&line, &column, positions, "/webhooks/0/filter/~1application~1name/1", 0);
+	CHECK("filter glob position", line == 9 && column == 40);
+	wh_yaml_position(&line, &column, positions, "/webhooks/0/filter/~1application~1name", 1);
+	CHECK("filter key position", line == 9 && column == 7);
+	wh_yaml_position(&line, &column, positions, "/webhooks/0/targets/0/headers/Authorization",
+			 0);
+	CHECK("flow mapping value position", line == 14 && column == 49);
+	json_decref(doc);
+	json_decref(positions);
+}
+
 /* Loads a generated file of `hooks` webhooks of about 10 lines each, with positions. */
 static void test_many_hooks(size_t hooks)
 {
@@ -580,6 +631,7 @@ int main(void)
 	test_syntax_and_encoding();
 	test_limits();
 	test_positions();
+	test_definition_file();
 	test_position_budget();
 	test_many_hooks(10000);
 	return check_done();
