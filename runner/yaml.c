@@ -486,7 +486,7 @@ static int make_int(struct loader *ld, const char *s, int base, struct mark at, 
 static int make_float(struct loader *ld, const char *s, struct mark at, json_t **out)
 {
 	const char *point = localeconv()->decimal_point;
-	char *copy = NULL, *end;
+	char *copy = NULL;
 	double value;
 	int error = 0;
 
@@ -499,8 +499,8 @@ static int make_float(struct loader *ld, const char *s, struct mark at, json_t *
 			goto out;
 		}
 	}
-	errno = 0;
-	value = strtod(copy ? copy : s, &end);
+	/* An underflow gives 0 or a subnormal, which is kept; an overflow, infinity. */
+	value = strtod(copy ? copy : s, NULL);
 	if (!isfinite(value)) {
 		error = fail_at(ld, at, "float %s is out of range", s);
 		goto out;

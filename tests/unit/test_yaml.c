@@ -97,6 +97,7 @@ static void test_core_schema(void)
 	err_case("hex too large", "a:\n  b: 0x10000000000000000\n", 2, 6,
 		 "integer 0x10000000000000000 does not fit in 64 bits (quote it to keep it as a "
 		 "string)");
+	ok_case("float underflow", "[1e-400, -1e-400]", "[0.0,-0.0]");
 	err_case("float overflow", "a: 1e999\n", 1, 4, "float 1e999 is out of range");
 	err_case(".inf", "a: .inf\n", 1, 4, ".inf (infinity or NaN) cannot be represented in JSON");
 	err_case("-.Inf", "[1, -.Inf]", 1, 5,
@@ -153,8 +154,45 @@ static void test_tags(void)
 		 "column 4)");
 }
 
+/* 1 when no value in the tree is referenced twice (true/false/null are jansson singletons). */
+static int unshared(json_t *v)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	if (json_is_boolean(v) || json_is_null(v))
+		return 1;
+	if (v->refcount != 1)
+		return 0;
+	if (json_is_object(v)) {
+		json_object_foreach(v, key, child)
+		{
+			if (!unshared(child))
+				return 0;
+		}
+	}
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, child)
+		{
+			if (!unshared(child))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 static void test_anchors_and_merges(void)
 {
+	static const char sharing[] = "a: &a {x: [1], y: {z: 2}}\n"
+				      "b: *a\n"
+				      "c: {<<: *a}\n"
+				      "d:\n"
+				      "  <<: &m {p: [3], q: *a}\n"
+				      "e: *m\n"
+				      "f: {<<: [*m, *a]}\n"
+				      "g: &s str\n"
+				      "h: [*s, *s]\n";
 	struct wh_error err = WH_ERROR_INIT;
 	json_t *doc = NULL;
 	const char *shared = "a: &x {k: [1]}\nb: *x\n";
@@ -175,6 +213,11 @@ static void test_anchors_and_merges(void)
 	CHECK("alias is not shared",
 	      json_array_size(json_object_get(json_object_get(doc, "a"), "k")) == 1 &&
 		  json_array_size(json_object_get(json_object_get(doc, "b"), "k")) == 2);
+	json_decref(doc);
+	CHECK("sharing cases load",
+	      wh_yaml_load(&doc, NULL, sharing, strlen(sharing), "t", NULL, &err) == 0);
+	CHECK("no value is shared after aliases and merges", doc && unshared(doc));
+	CHECK("merged alias value", json_is_array(json_object_get(json_object_get(doc, "f"), "x")));
 	json_decref(doc);
 
 	ok_case("users' headers merge",
