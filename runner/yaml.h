@@ -35,7 +35,7 @@
  *   errors. Keys are used as their text (`1: x` gives the key "1").
  * - Limits (struct wh_yaml_limits): file size; nesting depth of collections
  *   (the root collection is depth 1; an alias counts with the depth of its
- *   anchor's value); nodes produced, where an alias counts as the whole
+ *   anchor's value); nodes produced (keys included), where an alias counts as the whole
  *   subtree it expands to (measured when its anchor completes), so the
  *   limit is checked before any copy is made and "billion laughs" inputs
  *   fail in microseconds; the text that aliases add (a few nodes can hold
@@ -93,6 +93,10 @@ void wh_yaml_limits_default(struct wh_yaml_limits *limits);
  * entries share integer values. Its keys total at most 32 times the input
  * size plus 1 MiB (only hostile input, say a long key above many nodes,
  * comes near); nodes past that have no entry, and lookups fall back.
+ * The table is not free: for 10,000 hooks (3.2 MB) it takes loading from
+ * about 0.16 s to 0.45 s and memory from 36 MB to 82 MB, so pass NULL when
+ * no location will be reported (a caller can reload a file with positions
+ * once it has something to report: loading is deterministic).
  *
  * Returns 0, or WH_ECONFIG / WH_ENOMEM with err filled; on failure *out and
  * *positions are NULL.
