@@ -10,6 +10,13 @@
  * - ld->nodes counts every node produced so far, keys included, an alias
  *   counting as the size of the subtree it expands to; it never exceeds
  *   limits.max_nodes (checked before anything is built or copied).
+ *   ld->bytes counts the text of scalars and keys the same way, and
+ *   ld->alias_bytes the part of it that aliases made, which never exceeds
+ *   limits.max_alias_bytes: a few nodes can hold long strings.
+ * - The position table's keys (the pointers) total at most
+ *   position_budget bytes: a long key above many nodes would otherwise make
+ *   it quadratic in the input. Past the budget, nodes get no entry and
+ *   lookups fall back to an ancestor.
  * - ld->pointer holds the JSON pointer of the node being loaded.
  * - ld->marks is a stack: a mapping pushes the mark of each explicit key
  *   (in the order the keys enter its object, which jansson iterates in
@@ -42,6 +49,7 @@ struct anchor {
 	json_t *value; /* a reference to the anchored node's value */
 	char *text;    /* a scalar's text (for use as a key); NULL otherwise */
 	size_t nodes;  /* nodes in the subtree, alias expansions included */
+	size_t bytes;  /* text of the subtree's scalars and keys */
 	size_t height; /* 0 for a scalar, 1 + the highest child otherwise */
 };
 
@@ -58,8 +66,10 @@ struct loader {
 	struct wh_error *err;
 
 	size_t nodes;
+	size_t bytes, alias_bytes;
 	json_t *positions; /* NULL when the caller wants none */
-	int record;	   /* 0 while loading a merge value, which is not kept */
+	size_t position_bytes, position_budget;
+	int record; /* 0 while loading a merge value, which is not kept */
 	struct wh_buf pointer;
 
 	struct anchor *anchors;
@@ -78,6 +88,7 @@ struct loader {
 struct node {
 	json_t *value;
 	size_t nodes;
+	size_t bytes;
 	size_t height;
 };
 
@@ -89,6 +100,7 @@ void wh_yaml_limits_default(struct wh_yaml_limits *limits)
 	limits->max_bytes = WH_YAML_MAX_BYTES;
 	limits->max_depth = WH_YAML_MAX_DEPTH;
 	limits->max_nodes = WH_YAML_MAX_NODES;
+	limits->max_alias_bytes = WH_YAML_MAX_ALIAS_BYTES;
 }
 
 static struct mark mark_of(yaml_mark_t m)
@@ -185,6 +197,20 @@ static int add_nodes(struct loader *ld, size_t count, struct mark at, const char
 		       ld->limits.max_nodes);
 }
 
+static int add_alias_bytes(struct loader *ld, size_t count, struct mark at, const char *alias)
+{
+	if (count <= ld->limits.max_alias_bytes &&
+	    ld->alias_bytes <= ld->limits.max_alias_bytes - count) {
+		ld->alias_bytes += count;
+		ld->bytes += count;
+		return 0;
+	}
+	return fail_at(ld, at,
+		       "too much text: expanding alias *%s would make aliases add more than "
+		       "%zu bytes",
+		       alias, ld->limits.max_alias_bytes);
+}
+
 static int check_depth(struct loader *ld, size_t depth, struct mark at)
 {
 	if (depth <= ld->limits.max_depth)
@@ -274,6 +300,9 @@ static int record_position(struct loader *ld, struct mark at, const struct mark 
 
 	if (!ld->positions || !ld->record)
 		return 0;
+	if (ld->pointer.len > ld->position_budget - ld->position_bytes)
+		return 0;
+	ld->position_bytes += ld->pointer.len;
 	entry = json_array();
 	if (!entry || json_array_append_new(entry, shared_int(ld, at.line)) ||
 	    json_array_append_new(entry, shared_int(ld, at.column)) ||
@@ -320,6 +349,7 @@ static int define_anchor(struct loader *ld, const char *name, const struct node 
 	}
 	a->value = json_incref(node->value);
 	a->nodes = node->nodes;
+	a->bytes = node->bytes;
 	a->height = node->height;
 	ld->anchor_count++;
 	return 0;
@@ -456,7 +486,7 @@ static int make_int(struct loader *ld, const char *s, int base, struct mark at, 
 static int make_float(struct loader *ld, const char *s, struct mark at, json_t **out)
 {
 	const char *point = localeconv()->decimal_point;
-	char *copy = NULL, *end;
+	char *copy = NULL;
 	double value;
 	int error = 0;
 
@@ -469,8 +499,8 @@ static int make_float(struct loader *ld, const char *s, struct mark at, json_t *
 			goto out;
 		}
 	}
-	errno = 0;
-	value = strtod(copy ? copy : s, &end);
+	/* An underflow gives 0 or a subnormal, which is kept; an overflow, infinity. */
+	value = strtod(copy ? copy : s, NULL);
 	if (!isfinite(value)) {
 		error = fail_at(ld, at, "float %s is out of range", s);
 		goto out;
@@ -568,7 +598,9 @@ static int load_scalar(struct loader *ld, const yaml_event_t *ev, struct node *o
 	if ((error = resolve_scalar(ld, ev, &out->value)) < 0)
 		return error;
 	out->nodes = 1;
+	out->bytes = ev->data.scalar.length;
 	out->height = 0;
+	ld->bytes += ev->data.scalar.length;
 	if (ev->data.scalar.anchor)
 		error = define_anchor(ld, (const char *)ev->data.scalar.anchor, out,
 				      (const char *)ev->data.scalar.value);
@@ -586,11 +618,13 @@ static int load_alias(struct loader *ld, const yaml_event_t *ev, size_t depth, s
 		return fail_at(ld, at, "alias *%s refers to an undefined anchor", name);
 	if (a->height && (error = check_depth(ld, depth - 1 + a->height, at)) < 0)
 		return error;
-	if ((error = add_nodes(ld, a->nodes, at, name)) < 0)
+	if ((error = add_nodes(ld, a->nodes, at, name)) < 0 ||
+	    (error = add_alias_bytes(ld, a->bytes, at, name)) < 0)
 		return error;
 	if (!(out->value = json_deep_copy(a->value)))
 		return fail_nomem(ld);
 	out->nodes = a->nodes;
+	out->bytes = a->bytes;
 	out->height = a->height;
 	return 0;
 }
@@ -603,9 +637,10 @@ static int load_sequence(struct loader *ld, const yaml_event_t *start, size_t de
 			 struct node *out)
 {
 	struct mark at = mark_of(start->start_mark);
-	size_t nodes_before = ld->nodes, pointer_len = ld->pointer.len, index = 0;
+	size_t nodes_before = ld->nodes, bytes_before = ld->bytes, pointer_len = ld->pointer.len;
+	size_t index = 0;
 	yaml_event_t ev;
-	struct node child = {NULL, 0, 0};
+	struct node child = {NULL, 0, 0, 0};
 	int error;
 
 	memset(&ev, 0, sizeof(ev));
@@ -640,6 +675,7 @@ static int load_sequence(struct loader *ld, const yaml_event_t *start, size_t de
 		yaml_event_delete(&ev);
 	}
 	out->nodes = ld->nodes - nodes_before;
+	out->bytes = ld->bytes - bytes_before;
 	if (start->data.sequence_start.anchor)
 		error =
 		    define_anchor(ld, (const char *)start->data.sequence_start.anchor, out, NULL);
@@ -700,7 +736,7 @@ static int load_merge(struct loader *ld, const yaml_event_t *ev, size_t depth, j
 {
 	struct mark at = mark_of(ev->start_mark);
 	size_t marks_base = ld->mark_count;
-	struct node value = {NULL, 0, 0};
+	struct node value = {NULL, 0, 0, 0};
 	int record = ld->record, error = 0;
 	const char *what = "merge key '<<' needs a mapping or a sequence of mappings, not";
 
@@ -766,7 +802,7 @@ static int load_key(struct loader *ld, const yaml_event_t *ev, const char **key,
 		    int *is_merge)
 {
 	struct mark at = mark_of(ev->start_mark);
-	struct node node = {NULL, 0, 0};
+	struct node node = {NULL, 0, 0, 0};
 	const struct anchor *a;
 	int error;
 
@@ -778,10 +814,12 @@ static int load_key(struct loader *ld, const yaml_event_t *ev, const char **key,
 		if (!a->text)
 			return fail_at(ld, at, "a mapping key must be a scalar, not %s",
 				       type_name(a->value));
-		if ((error = add_nodes(ld, 1, at, NULL)) < 0)
-			return error;
 		*key = a->text;
 		*len = strlen(a->text);
+		if ((error = add_nodes(ld, 1, at, NULL)) < 0 ||
+		    (error = add_alias_bytes(ld, *len, at, (const char *)ev->data.alias.anchor)) <
+			0)
+			return error;
 		return 0;
 	}
 	if (ev->type != YAML_SCALAR_EVENT)
@@ -797,6 +835,7 @@ static int load_key(struct loader *ld, const yaml_event_t *ev, const char **key,
 			return fail_at(ld, at, "NUL character in a scalar");
 		if ((error = add_nodes(ld, 1, at, NULL)) < 0)
 			return error;
+		ld->bytes += ev->data.scalar.length;
 	}
 	*key = (const char *)ev->data.scalar.value;
 	*len = ev->data.scalar.length;
@@ -810,9 +849,10 @@ static int load_mapping(struct loader *ld, const yaml_event_t *start, size_t dep
 {
 	struct mark at = mark_of(start->start_mark), key_at, merge_at = {0, 0},
 		    merge_key_at = {0, 0};
-	size_t nodes_before = ld->nodes, pointer_len = ld->pointer.len, marks_base = ld->mark_count;
+	size_t nodes_before = ld->nodes, bytes_before = ld->bytes, pointer_len = ld->pointer.len;
+	size_t marks_base = ld->mark_count;
 	yaml_event_t key_ev, value_ev;
-	struct node child = {NULL, 0, 0};
+	struct node child = {NULL, 0, 0, 0};
 	json_t *merged = NULL;
 	const char *key = NULL;
 	size_t len = 0, merge_height = 0;
@@ -893,6 +933,7 @@ static int load_mapping(struct loader *ld, const yaml_event_t *start, size_t dep
 		pointer_pop(ld, pointer_len);
 	}
 	out->nodes = ld->nodes - nodes_before;
+	out->bytes = ld->bytes - bytes_before;
 	if (start->data.mapping_start.anchor)
 		error =
 		    define_anchor(ld, (const char *)start->data.mapping_start.anchor, out, NULL);
@@ -943,7 +984,7 @@ static int load_node(struct loader *ld, const yaml_event_t *ev, size_t depth,
 static int load_stream(struct loader *ld, json_t **out)
 {
 	yaml_event_t ev;
-	struct node root = {NULL, 0, 0};
+	struct node root = {NULL, 0, 0, 0};
 	int error;
 
 	memset(&ev, 0, sizeof(ev));
@@ -990,7 +1031,7 @@ int wh_yaml_load(json_t **out, json_t **positions, const char *text, size_t len,
 		*positions = NULL;
 	memset(&ld, 0, sizeof(ld));
 	ld.path = path ? path : "";
-	ld.text = text;
+	ld.text = text ? text : "";
 	ld.len = len;
 	ld.err = err;
 	ld.record = 1;
@@ -999,6 +1040,7 @@ int wh_yaml_load(json_t **out, json_t **positions, const char *text, size_t len,
 		ld.limits = *limits;
 	else
 		wh_yaml_limits_default(&ld.limits);
+	ld.position_budget = len < SIZE_MAX / 64 ? 32 * len + 1024 * 1024 : SIZE_MAX / 2;
 
 	if (len > ld.limits.max_bytes) {
 		error = wh_error_set_at(err, WH_ECONFIG, ld.path, 0, 0,
@@ -1012,7 +1054,7 @@ int wh_yaml_load(json_t **out, json_t **positions, const char *text, size_t len,
 		goto out;
 	}
 	parser_ready = 1;
-	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)text, len);
+	yaml_parser_set_input_string(&ld.parser, (const unsigned char *)(text ? text : ""), len);
 	yaml_parser_set_encoding(&ld.parser, YAML_UTF8_ENCODING);
 	if ((error = load_stream(&ld, out)) < 0)
 		goto out;

@@ -35,10 +35,11 @@
  *   errors. Keys are used as their text (`1: x` gives the key "1").
  * - Limits (struct wh_yaml_limits): file size; nesting depth of collections
  *   (the root collection is depth 1; an alias counts with the depth of its
- *   anchor's value); nodes produced, where an alias counts as the whole
+ *   anchor's value); nodes produced (keys included), where an alias counts as the whole
  *   subtree it expands to (measured when its anchor completes), so the
  *   limit is checked before any copy is made and "billion laughs" inputs
- *   fail in microseconds.
+ *   fail in microseconds; the text that aliases add (a few nodes can hold
+ *   long strings). The position table is bounded too (see wh_yaml_load).
  * - Every error is WH_ECONFIG (WH_ENOMEM when memory runs out) with
  *   err->path set and, when the error has a place, err->line/column
  *   (1-based, columns counted in characters as libyaml does).
@@ -59,15 +60,19 @@
 #include "error.h"
 
 struct wh_yaml_limits {
-	size_t max_bytes; /* the largest accepted text; default 1 MiB */
-	size_t max_depth; /* nesting of collections; default 64 */
-	size_t max_nodes; /* nodes produced, every alias expansion counted in full;
-			     default 100000 */
+	size_t max_bytes;	/* the largest accepted text; default 1 MiB */
+	size_t max_depth;	/* nesting of collections; default 64. It also bounds
+				   the loader's recursion: keep it to thousands at most */
+	size_t max_nodes;	/* nodes produced, every alias expansion counted in full;
+				   default 100000 */
+	size_t max_alias_bytes; /* text (scalars and keys) that alias expansions may
+				   add in total; default 16 MiB */
 };
 
-#define WH_YAML_MAX_BYTES (1024 * 1024)
-#define WH_YAML_MAX_DEPTH 64
-#define WH_YAML_MAX_NODES 100000
+#define WH_YAML_MAX_BYTES	(1024 * 1024)
+#define WH_YAML_MAX_DEPTH	64
+#define WH_YAML_MAX_NODES	100000
+#define WH_YAML_MAX_ALIAS_BYTES (16 * 1024 * 1024)
 
 /* Fills limits with the defaults above. */
 void wh_yaml_limits_default(struct wh_yaml_limits *limits);
@@ -84,7 +89,14 @@ void wh_yaml_limits_default(struct wh_yaml_limits *limits);
  * [line, column, key_line, key_column] (1-based). key_* is where the mapping
  * key was written for members of a mapping, 0 otherwise. Members added by a
  * merge key point at the merge value and at the "<<" key. Nodes inside an
- * alias's expansion have no entry of their own.
+ * alias's expansion have no entry of their own. The table is read-only: its
+ * entries share integer values. Its keys total at most 32 times the input
+ * size plus 1 MiB (only hostile input, say a long key above many nodes,
+ * comes near); nodes past that have no entry, and lookups fall back.
+ * The table is not free: for 10,000 hooks (3.2 MB) it takes loading from
+ * about 0.16 s to 0.45 s and memory from 36 MB to 82 MB, so pass NULL when
+ * no location will be reported (a caller can reload a file with positions
+ * once it has something to report: loading is deterministic).
  *
  * Returns 0, or WH_ECONFIG / WH_ENOMEM with err filled; on failure *out and
  * *positions are NULL.
