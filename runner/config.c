@@ -161,6 +161,12 @@ static void hook_release(struct wh_hook *hook)
 	memset(hook, 0, sizeof(*hook));
 }
 
+void wh_config_truncate(struct wh_config *config, size_t n)
+{
+	while (config->nhooks > n)
+		hook_release(&config->hooks[--config->nhooks]);
+}
+
 void wh_config_release(struct wh_config *config)
 {
 	if (!config)
@@ -984,9 +990,9 @@ json_t *wh_config_merge_defaults(const json_t *defaults, const json_t *hook)
 
 			if (!retry || json_object_set_new(merged, key, retry))
 				goto fail;
-			json_object_foreach(value, k, v)
-				if (!json_object_get(retry, k) && json_object_set(retry, k, v))
-					goto fail;
+			json_object_foreach(value, k,
+					    v) if (!json_object_get(retry, k) &&
+						   json_object_set(retry, k, v)) goto fail;
 		}
 	}
 	return merged;

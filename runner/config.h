@@ -116,6 +116,9 @@ void wh_config_release(struct wh_config *config);
 int wh_config_add_file(struct wh_config *config, const char *path, json_t *doc,
 		       const json_t *positions, struct wh_diags *diags);
 
+/* Drops the hooks added after the first n (to redo a file's checks). */
+void wh_config_truncate(struct wh_config *config, size_t n);
+
 /* Repository-wide checks once every file is added: unique hook names and
  * stages that are built in or have schemas/<stage>.json. Sorts hooks by
  * name. Returns 0, or WH_ENOMEM. */

@@ -61,6 +61,55 @@ static int load_schemas(struct wh_config *config, const struct wh_config_files *
 	return 0;
 }
 
+/* Checks one parsed file; the findings go to diags. */
+static int check_file(struct wh_config *config, const struct wh_config_file *f, json_t *doc,
+		      const json_t *positions, struct wh_diags *diags)
+{
+	size_t before = diags->errors;
+	int error = wh_hookschema_check(doc, positions, f->path, diags);
+
+	if (error == 0 && diags->errors == before)
+		error = wh_config_add_file(config, f->path, doc, positions, diags);
+	return error;
+}
+
+/*
+ * Loads one definition file. The position table costs more than the parse
+ * itself, and only findings need it: so the file is first checked without
+ * positions, and only when that finds something is it parsed again with
+ * them (parsing is deterministic) and checked again for located findings.
+ */
+static int load_file(struct wh_config *config, const struct wh_config_file *f,
+		     const struct wh_yaml_limits *limits, struct wh_diags *diags)
+{
+	struct wh_error file_err = WH_ERROR_INIT;
+	struct wh_diags scratch;
+	json_t *doc = NULL, *positions = NULL;
+	size_t nhooks = config->nhooks;
+	int error;
+
+	if (wh_yaml_load(&doc, NULL, f->data, f->size, f->path, limits, &file_err) < 0)
+		return file_err.code == WH_ENOMEM ? WH_ENOMEM
+						  : wh_diags_add_error(diags, &file_err);
+	wh_diags_init(&scratch);
+	error = check_file(config, f, doc, NULL, &scratch);
+	json_decref(doc);
+	doc = NULL;
+	if (error < 0 || scratch.count == 0)
+		goto out;
+
+	wh_config_truncate(config, nhooks);
+	if ((error = wh_yaml_load(&doc, &positions, f->data, f->size, f->path, limits, &file_err)) <
+	    0)
+		goto out;
+	error = check_file(config, f, doc, positions, diags);
+out:
+	wh_diags_release(&scratch);
+	json_decref(doc);
+	json_decref(positions);
+	return error;
+}
+
 int wh_load_config(struct wh_config *config, struct wh_gitsrc *src, const git_oid *commit,
 		   struct wh_diags *diags, struct wh_error *err)
 {
@@ -82,30 +131,9 @@ int wh_load_config(struct wh_config *config, struct wh_gitsrc *src, const git_oi
 	if ((error = load_schemas(config, &files, diags)) < 0)
 		goto nomem;
 
-	for (size_t i = 0; i < files.nhooks; i++) {
-		const struct wh_config_file *f = &files.hooks[i];
-		struct wh_error file_err = WH_ERROR_INIT;
-		json_t *doc = NULL, *positions = NULL;
-		size_t before = diags->errors;
-
-		if (wh_yaml_load(&doc, &positions, f->data, f->size, f->path, &limits, &file_err) <
-		    0) {
-			if (file_err.code == WH_ENOMEM) {
-				error = WH_ENOMEM;
-				goto nomem;
-			}
-			if ((error = wh_diags_add_error(diags, &file_err)) < 0)
-				goto nomem;
-			continue;
-		}
-		error = wh_hookschema_check(doc, positions, f->path, diags);
-		if (error == 0 && diags->errors == before)
-			error = wh_config_add_file(config, f->path, doc, positions, diags);
-		json_decref(doc);
-		json_decref(positions);
-		if (error < 0)
+	for (size_t i = 0; i < files.nhooks; i++)
+		if ((error = load_file(config, &files.hooks[i], &limits, diags)) < 0)
 			goto nomem;
-	}
 	if ((error = wh_config_finish(config, diags)) < 0)
 		goto nomem;
 	if (diags->errors)
