@@ -730,18 +730,145 @@ static int sub(struct cctx *c, const json_t *value, const char *keyword, struct 
 	return compile_node(c->s, value, out, c->err);
 }
 
+/* ECMA-262 General_Category long names (and aliases) to PCRE2's short ones. */
+static const char *category_short_name(const char *name, size_t len)
+{
+	static const char *const names[][2] = {
+	    {"Letter", "L"},
+	    {"Cased_Letter", "L&"},
+	    {"LC", "L&"},
+	    {"Uppercase_Letter", "Lu"},
+	    {"Lowercase_Letter", "Ll"},
+	    {"Titlecase_Letter", "Lt"},
+	    {"Modifier_Letter", "Lm"},
+	    {"Other_Letter", "Lo"},
+	    {"Mark", "M"},
+	    {"Combining_Mark", "M"},
+	    {"Nonspacing_Mark", "Mn"},
+	    {"Spacing_Mark", "Mc"},
+	    {"Enclosing_Mark", "Me"},
+	    {"Number", "N"},
+	    {"Decimal_Number", "Nd"},
+	    {"digit", "Nd"},
+	    {"Letter_Number", "Nl"},
+	    {"Other_Number", "No"},
+	    {"Punctuation", "P"},
+	    {"punct", "P"},
+	    {"Connector_Punctuation", "Pc"},
+	    {"Dash_Punctuation", "Pd"},
+	    {"Open_Punctuation", "Ps"},
+	    {"Close_Punctuation", "Pe"},
+	    {"Initial_Punctuation", "Pi"},
+	    {"Final_Punctuation", "Pf"},
+	    {"Other_Punctuation", "Po"},
+	    {"Symbol", "S"},
+	    {"Math_Symbol", "Sm"},
+	    {"Currency_Symbol", "Sc"},
+	    {"Modifier_Symbol", "Sk"},
+	    {"Other_Symbol", "So"},
+	    {"Separator", "Z"},
+	    {"Space_Separator", "Zs"},
+	    {"Line_Separator", "Zl"},
+	    {"Paragraph_Separator", "Zp"},
+	    {"Other", "C"},
+	    {"Control", "Cc"},
+	    {"cntrl", "Cc"},
+	    {"Format", "Cf"},
+	    {"Surrogate", "Cs"},
+	    {"Private_Use", "Co"},
+	    {"Unassigned", "Cn"},
+	};
+
+	for (size_t i = 0; i < WH_ARRAY_SIZE(names); i++)
+		if (strlen(names[i][0]) == len && memcmp(names[i][0], name, len) == 0)
+			return names[i][1];
+	return NULL;
+}
+
+/*
+ * Rewrites the ECMA-262 constructs whose PCRE2 meaning differs: \d and \w
+ * are ASCII-only in ECMA (PCRE2's UCP would widen them), and \p{...} takes
+ * long General_Category names and Script= / gc= prefixes. Everything else
+ * passes through (\uXXXX is understood thanks to PCRE2_ALT_BSUX).
+ */
+static int ecma_to_pcre2(const char *src, struct wh_buf *out)
+{
+	int in_class = 0, error = 0;
+
+	for (const char *p = src; *p && !error; p++) {
+		if (*p != '\\') {
+			if (*p == '[' && !in_class)
+				in_class = 1;
+			else if (*p == ']' && in_class)
+				in_class = 0;
+			error = wh_buf_add(out, p, 1);
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case '\0':
+			error = wh_buf_adds(out, "\\");
+			p--;
+			break;
+		case 'd':
+			error = wh_buf_adds(out, in_class ? "0-9" : "[0-9]");
+			break;
+		case 'D':
+			error = wh_buf_adds(out, in_class ? "\\D" : "[^0-9]");
+			break;
+		case 'w':
+			error = wh_buf_adds(out, in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]");
+			break;
+		case 'W':
+			error = wh_buf_adds(out, in_class ? "\\W" : "[^A-Za-z0-9_]");
+			break;
+		case 'p':
+		case 'P': {
+			const char *end = p[1] == '{' ? strchr(p + 2, '}') : NULL;
+			const char *name = p + 2, *eq, *short_name;
+
+			if (!end) {
+				error = wh_buf_add(out, p - 1, 2);
+				break;
+			}
+			eq = memchr(name, '=', (size_t)(end - name));
+			if (eq)
+				name = eq + 1;
+			short_name = category_short_name(name, (size_t)(end - name));
+			error = wh_buf_add(out, p - 1, 3);
+			if (!error)
+				error = short_name ? wh_buf_adds(out, short_name)
+						   : wh_buf_add(out, name, (size_t)(end - name));
+			if (!error)
+				error = wh_buf_adds(out, "}");
+			p = end;
+			break;
+		}
+		default:
+			error = wh_buf_add(out, p - 1, 2);
+		}
+	}
+	if (!error)
+		error = wh_buf_add(out, "", 0);
+	return error;
+}
+
 static int compile_regex(struct cctx *c, const char *keyword, const char *source,
 			 struct wh_sregex *re)
 {
 	int code;
 	PCRE2_SIZE offset;
+	struct wh_buf pattern = WH_BUF_INIT(1u << 20);
 
 	re->source = strdup(source);
-	if (!re->source)
+	if (!re->source || ecma_to_pcre2(source, &pattern)) {
+		wh_buf_release(&pattern);
 		return wh_error_set(c->err, WH_ENOMEM, "out of memory");
-	re->code =
-	    pcre2_compile((PCRE2_SPTR)source, PCRE2_ZERO_TERMINATED,
-			  PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &code, &offset, NULL);
+	}
+	re->code = pcre2_compile((PCRE2_SPTR)pattern.ptr, PCRE2_ZERO_TERMINATED,
+				 PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_ALT_BSUX,
+				 &code, &offset, NULL);
+	wh_buf_release(&pattern);
 	if (!re->code) {
 		PCRE2_UCHAR msg[256];
 
@@ -1103,6 +1230,7 @@ static int compile_validation(struct cctx *c)
 			kw->count = n;
 		}
 	}
+	error = 0;
 	if ((v = json_object_get(o, "pattern"))) {
 		if (!json_is_string(v))
 			return cfail(c, "pattern", "must be a string");
