@@ -37,7 +37,7 @@ int wh_schema_parse(json_t **out, const char *text, size_t len, const char *what
 		    struct wh_error *err)
 {
 	json_error_t jerr;
-	size_t flags = JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES;
+	size_t flags = JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES;
 	json_t *value = json_loadb(text, len, flags, &jerr);
 
 	/* jansson refuses integers beyond json_int_t; read those as doubles
@@ -338,8 +338,8 @@ static int scan_child(struct scan *sc, json_t *child, struct wh_sresource *res, 
 	return error;
 }
 
-static const char *const map_keywords_2020[] = {"$defs", "definitions", "properties",
-						"patternProperties", "dependentSchemas"};
+static const char *const map_keywords_2020[] = {
+    "$defs", "definitions", "properties", "patternProperties", "dependentSchemas", "dependencies"};
 static const char *const single_keywords_2020[] = {"additionalProperties",
 						   "propertyNames",
 						   "items",
@@ -612,8 +612,15 @@ static int fetch_document(struct wh_schema *s, const char *uri, int default_draf
 		const char *rule = s->remotes[i], *eq = strchr(rule, '=');
 		size_t plen = eq ? (size_t)(eq - rule) : 0;
 
-		if (eq && plen && strncmp(uri, rule, plen) == 0)
-			path = wh_strdupf("%s/%s", eq + 1, uri + plen);
+		if (eq && plen && strncmp(uri, rule, plen) == 0) {
+			const char *rest = uri + plen;
+
+			/* resolved URIs have no dot segments, but a raw $schema may */
+			if (strncmp(rest, "../", 3) == 0 || strstr(rest, "/../"))
+				return wh_error_set(err, WH_ECONFIG,
+						    "schema: refusing '%s' (.. in the path)", uri);
+			path = wh_strdupf("%s/%s", eq + 1, rest);
+		}
 	}
 	if (!path && strncmp(uri, "file://", 7) == 0) {
 		const char *p = uri + 7;
@@ -628,11 +635,6 @@ static int fetch_document(struct wh_schema *s, const char *uri, int default_draf
 				    "schema: no schema is known at '%s' (no network is used: "
 				    "map the URI to a folder with --remote PREFIX=DIR)",
 				    uri);
-	if (strstr(path, "/../")) {
-		error =
-		    wh_error_set(err, WH_ECONFIG, "schema: refusing '%s' (.. in the path)", uri);
-		goto out;
-	}
 	error = wh_read_file(&text, &len, path, WH_SCHEMA_MAX_DOCUMENT, err);
 	if (error) {
 		error = WH_ECONFIG;
@@ -1306,8 +1308,10 @@ static int compile_applicator(struct cctx *c)
 		if (!kw || (error = sub(c, v, "propertyNames", &kw->a)))
 			return kw ? error : WH_ENOMEM;
 	}
-	error = d7 ? compile_deps(c, "dependencies", KW_DEPENDENCIES)
-		   : compile_deps(c, "dependentSchemas", KW_DEPENDENT_SCHEMAS);
+	/* 2020-12 keeps draft-07's "dependencies" working, as most validators do */
+	error = compile_deps(c, "dependencies", KW_DEPENDENCIES);
+	if (!error && !d7)
+		error = compile_deps(c, "dependentSchemas", KW_DEPENDENT_SCHEMAS);
 	if (error)
 		return error;
 	if (d7) {
