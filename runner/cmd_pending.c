@@ -15,7 +15,6 @@ PENDING(wh_cmd_show, "show")
 PENDING(wh_cmd_resend, "resend")
 PENDING(wh_cmd_retry, "retry")
 PENDING(wh_cmd_ping, "ping")
-PENDING(wh_cmd_schema, "schema")
 
 const char *wh_exec_path(void)
 {
