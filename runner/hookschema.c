@@ -1,9 +1,77 @@
 /* hookschema: hook.schema.json applied to definition files (see hookschema.h). */
-#include "hookschema.h"
+#include <stdio.h>
+#include <string.h>
 
-int wh_hookschema_check(const json_t *doc, const json_t *positions, const char *path,
-			struct wh_diags *diags)
+#include "embedded.h"
+#include "hookschema.h"
+#include "util.h"
+#include "yaml.h"
+#include "banned.h"
+
+int wh_hookschema_compile(struct wh_schema **out, struct wh_error *err)
 {
-	/* TODO(schema branch): compile the embedded hook.schema.json and validate. */
-	return 0;
+	const struct wh_embedded_file *file = wh_embedded_find("schemas/hook.schema.json");
+	struct wh_schema_config cfg;
+	json_error_t jerr;
+	json_t *doc;
+	int error;
+
+	*out = NULL;
+	if (!file)
+		return wh_error_set(err, WH_EINTERNAL, "hook.schema.json is not embedded");
+	if (!(doc = json_loadb((const char *)file->data, file->size, 0, &jerr)))
+		return wh_error_set(err, WH_EINTERNAL, "embedded hook.schema.json: %s", jerr.text);
+	memset(&cfg, 0, sizeof(cfg));
+	error = wh_schema_compile(out, doc, &cfg, NULL, err);
+	json_decref(doc);
+	if (error < 0 && error != WH_ENOMEM)
+		error = wh_error_prefix(err, "embedded hook.schema.json") ? WH_EINTERNAL : 0;
+	return error;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int wh_hookschema_check(struct wh_schema *schema, const json_t *doc, const json_t *positions,
+			const char *path, struct wh_diags *diags)
+{
+	struct wh_schema_issues issues;
+	int error;
+
+	wh_schema_issues_init(&issues);
+	error = wh_schema_validate(schema, doc, &issues);
+	if (error == WH_EPAYLOAD)
+		error = 0;
+	for (size_t i = 0; i < issues.count && error == 0; i++) {
+		const struct wh_schema_issue *is = &issues.items[i];
+		char pointer[1024];
+		const char *extra;
+		int line = 0, column = 0, want_key = 0;
+
+		if (ends_with(is->keyword_location, "/if"))
+			continue; /* 'must match "then" schema': the branch's own errors tell */
+		wh_strlcpy(pointer, is->instance_location, sizeof(pointer));
+		extra = strstr(is->message, "additional property '");
+		if (extra) {
+			/* point at the offending key itself */
+			const char *name = extra + strlen("additional property '");
+			const char *end = strrchr(name, '\'');
+			size_t len = strlen(pointer);
+			if (end && len + 1 + (size_t)(end - name) < sizeof(pointer)) {
+				pointer[len] = '/';
+				memcpy(pointer + len + 1, name, (size_t)(end - name));
+				pointer[len + 1 + (end - name)] = '\0';
+				want_key = 1;
+			}
+		}
+		wh_yaml_position(&line, &column, positions, pointer, want_key);
+		error = wh_diags_add(diags, WH_SEVERITY_ERROR, path, line, column, "%s: %s",
+				     is->instance_location[0] ? is->instance_location : "/",
+				     is->message);
+	}
+	wh_schema_issues_release(&issues);
+	return error;
 }

@@ -1,8 +1,11 @@
 /*
- * hookschema: checks one definition file's JSON against the shipped
- * schemas/hook.schema.json (compiled once per process from the embedded
- * copy), and maps each schema error's instance location back to the
- * file's line:column through the YAML position table.
+ * hookschema: checks definition files against the shipped
+ * schemas/hook.schema.json (the embedded copy, compiled once per load),
+ * and maps each schema error's instance location back to the file's
+ * line:column through the YAML position table.
+ *
+ * Summary errors that only say a branch failed ('must match "then"
+ * schema') are dropped: the errors inside the branch say what is wrong.
  */
 #ifndef WH_HOOKSCHEMA_H
 #define WH_HOOKSCHEMA_H
@@ -10,11 +13,15 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "schema.h"
 
-/* Adds one finding per schema error to diags. Returns 0, or a negative
- * code when the check could not run (out of memory, embedded schema
- * broken: a bug). doc and positions are borrowed. */
-int wh_hookschema_check(const json_t *doc, const json_t *positions, const char *path,
-			struct wh_diags *diags);
+/* Compiles the embedded hook.schema.json into *out (caller frees with
+ * wh_schema_free). A failure is a bug in the build (WH_EINTERNAL). */
+int wh_hookschema_compile(struct wh_schema **out, struct wh_error *err);
+
+/* Adds one finding per schema error of doc (borrowed) to diags, located
+ * with positions (borrowed, may be NULL). Returns 0 or WH_ENOMEM. */
+int wh_hookschema_check(struct wh_schema *schema, const json_t *doc, const json_t *positions,
+			const char *path, struct wh_diags *diags);
 
 #endif

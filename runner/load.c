@@ -61,15 +61,47 @@ static int load_schemas(struct wh_config *config, const struct wh_config_files *
 	return 0;
 }
 
-/* Checks one parsed file; the findings go to diags. */
-static int check_file(struct wh_config *config, const struct wh_config_file *f, json_t *doc,
-		      const json_t *positions, struct wh_diags *diags)
+static int has_finding_on_line(const struct wh_diags *diags, int line)
 {
-	size_t before = diags->errors;
-	int error = wh_hookschema_check(doc, positions, f->path, diags);
+	for (size_t i = 0; i < diags->count; i++)
+		if (diags->items[i].line == line)
+			return 1;
+	return 0;
+}
 
-	if (error == 0 && diags->errors == before)
-		error = wh_config_add_file(config, f->path, doc, positions, diags);
+/*
+ * Checks one parsed file against hook.schema.json and the semantic rules;
+ * the findings go to diags. Both always run: the semantic checks word
+ * most problems better (and cover what a schema cannot), so a schema
+ * error on a line where a semantic check already reported is left out.
+ */
+static int check_file(struct wh_config *config, struct wh_schema *hook_schema,
+		      const struct wh_config_file *f, json_t *doc, const json_t *positions,
+		      struct wh_diags *diags)
+{
+	struct wh_diags by_schema, by_rules;
+	int error;
+
+	wh_diags_init(&by_schema);
+	wh_diags_init(&by_rules);
+	if ((error = wh_hookschema_check(hook_schema, doc, positions, f->path, &by_schema)) < 0 ||
+	    (error = wh_config_add_file(config, f->path, doc, positions, &by_rules)) < 0)
+		goto out;
+	for (size_t i = 0; i < by_rules.count && !error; i++) {
+		const struct wh_diag *d = &by_rules.items[i];
+		error =
+		    wh_diags_add(diags, d->severity, d->path, d->line, d->column, "%s", d->message);
+	}
+	for (size_t i = 0; i < by_schema.count && !error; i++) {
+		const struct wh_diag *d = &by_schema.items[i];
+		if (d->line > 0 && has_finding_on_line(&by_rules, d->line))
+			continue;
+		error =
+		    wh_diags_add(diags, d->severity, d->path, d->line, d->column, "%s", d->message);
+	}
+out:
+	wh_diags_release(&by_schema);
+	wh_diags_release(&by_rules);
 	return error;
 }
 
@@ -79,8 +111,9 @@ static int check_file(struct wh_config *config, const struct wh_config_file *f, 
  * positions, and only when that finds something is it parsed again with
  * them (parsing is deterministic) and checked again for located findings.
  */
-static int load_file(struct wh_config *config, const struct wh_config_file *f,
-		     const struct wh_yaml_limits *limits, struct wh_diags *diags)
+static int load_file(struct wh_config *config, struct wh_schema *hook_schema,
+		     const struct wh_config_file *f, const struct wh_yaml_limits *limits,
+		     struct wh_diags *diags)
 {
 	struct wh_error file_err = WH_ERROR_INIT;
 	struct wh_diags scratch;
@@ -92,7 +125,7 @@ static int load_file(struct wh_config *config, const struct wh_config_file *f,
 		return file_err.code == WH_ENOMEM ? WH_ENOMEM
 						  : wh_diags_add_error(diags, &file_err);
 	wh_diags_init(&scratch);
-	error = check_file(config, f, doc, NULL, &scratch);
+	error = check_file(config, hook_schema, f, doc, NULL, &scratch);
 	json_decref(doc);
 	doc = NULL;
 	if (error < 0 || scratch.count == 0)
@@ -102,7 +135,7 @@ static int load_file(struct wh_config *config, const struct wh_config_file *f,
 	if ((error = wh_yaml_load(&doc, &positions, f->data, f->size, f->path, limits, &file_err)) <
 	    0)
 		goto out;
-	error = check_file(config, f, doc, positions, diags);
+	error = check_file(config, hook_schema, f, doc, positions, diags);
 out:
 	wh_diags_release(&scratch);
 	json_decref(doc);
@@ -115,9 +148,12 @@ int wh_load_config(struct wh_config *config, struct wh_gitsrc *src, const git_oi
 {
 	struct wh_config_files files;
 	struct wh_yaml_limits limits;
+	struct wh_schema *hook_schema = NULL;
 	int error;
 
 	memset(&files, 0, sizeof(files));
+	if ((error = wh_hookschema_compile(&hook_schema, err)) < 0)
+		return error;
 	wh_yaml_limits_default(&limits);
 	if ((error = wh_gitsrc_read(&files, src, commit, WH_GITSRC_MAX_FILE_BYTES,
 				    WH_GITSRC_MAX_FILES, err)) < 0)
@@ -132,7 +168,7 @@ int wh_load_config(struct wh_config *config, struct wh_gitsrc *src, const git_oi
 		goto nomem;
 
 	for (size_t i = 0; i < files.nhooks; i++)
-		if ((error = load_file(config, &files.hooks[i], &limits, diags)) < 0)
+		if ((error = load_file(config, hook_schema, &files.hooks[i], &limits, diags)) < 0)
 			goto nomem;
 	if ((error = wh_config_finish(config, diags)) < 0)
 		goto nomem;
@@ -144,6 +180,7 @@ nomem:
 	error = wh_error_set(err, WH_ENOMEM, "out of memory loading definitions");
 out:
 	wh_config_files_release(&files);
+	wh_schema_free(hook_schema);
 	return error;
 }
 

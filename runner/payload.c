@@ -41,7 +41,10 @@ int wh_payload_read(struct wh_payload *out, const char *path, const char *data,
 	len -= start;
 	text[len] = '\0';
 	error = wh_schema_parse(&out->json, text, len,
-				data ? "--data" : strcmp(path, "-") == 0 ? "stdin" : path, err);
+				data			 ? "--data"
+				: strcmp(path, "-") == 0 ? "stdin"
+							 : path,
+				err);
 	if (error < 0) {
 		free(text);
 		return error;
@@ -147,14 +150,15 @@ static int value_matches(const json_t *value, char *const *globs, size_t nglobs,
 	if (json_is_array(value) && depth == 0) {
 		size_t i;
 		json_t *item;
-		json_array_foreach(value, i, item) if (value_matches(item, globs, nglobs, 1)) return 1;
+		json_array_foreach(value, i,
+				   item) if (value_matches(item, globs, nglobs, 1)) return 1;
 		return 0;
 	}
 	if (json_is_string(value))
 		s = json_string_value(value);
 	else if (json_is_integer(value))
 		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(value)),
-			s = text;
+		    s = text;
 	else if (json_is_real(value))
 		snprintf(text, sizeof(text), "%.17g", json_real_value(value)), s = text;
 	else if (json_is_boolean(value))
