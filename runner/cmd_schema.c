@@ -93,29 +93,17 @@ static int check_text(const struct wh_options *opts, struct wh_schema *schema, c
 		      size_t len, const char *what, size_t *invalid, struct wh_error *err)
 {
 	struct wh_schema_issues issues = WH_SCHEMA_ISSUES_INIT;
-	struct wh_error perr = WH_ERROR_INIT;
-	json_t *instance = NULL;
-	char msg[WH_ERROR_MESSAGE_MAX + WH_ERROR_PATH_MAX + 64];
-	int error;
+	int error = wh_schema_validate_text(schema, text, len, what, &issues);
 
-	if (wh_schema_parse(&instance, text, len, what, &perr)) {
-		wh_error_format(&perr, msg, sizeof(msg));
-		(*invalid)++;
-		error = print_result(opts, 0, &issues, msg);
-		goto out;
-	}
-	error = wh_schema_validate(schema, instance, &issues);
 	if (error == WH_EPAYLOAD) {
 		(*invalid)++;
 		error = print_result(opts, 0, &issues, NULL);
 	} else if (error == 0) {
 		error = print_result(opts, 1, &issues, NULL);
 	}
-out:
 	if (error)
 		wh_error_set(err, WH_ENOMEM, "out of memory");
 	wh_schema_issues_release(&issues);
-	json_decref(instance);
 	return error;
 }
 
