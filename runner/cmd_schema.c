@@ -25,14 +25,37 @@
 #define MAX_SCHEMA_FILE	  (64u << 20)
 #define MAX_INSTANCE_FILE (1024u << 20)
 
+/* Text output shortens very long locations (deep recursion) in the middle;
+ * json output always has them whole. */
+static void print_location(FILE *out, const char *loc, const char *root)
+{
+	size_t len = strlen(loc);
+
+	if (!*loc)
+		fputs(root, out);
+	else if (len <= 160)
+		fputs(loc, out);
+	else
+		fprintf(out, "%.60s/...(%zu bytes)...%s", loc, len - 140, loc + len - 80);
+}
+
 static void print_issues_text(FILE *out, const struct wh_schema_issues *issues)
 {
 	for (size_t i = 0; i < issues->count; i++) {
 		const struct wh_schema_issue *it = &issues->items[i];
 
-		fprintf(out, "  %s: %s (%s)\n",
-			*it->instance_location ? it->instance_location : "/", it->message,
-			*it->keyword_location ? it->keyword_location : "#");
+		fputs("  ", out);
+		if (*it->keyword_location || *it->instance_location) {
+			print_location(out, it->instance_location, "/");
+			fputs(": ", out);
+		}
+		fputs(it->message, out);
+		if (*it->keyword_location) {
+			fputs(" (", out);
+			print_location(out, it->keyword_location, "#");
+			fputs(")", out);
+		}
+		fputc('\n', out);
 	}
 }
 

@@ -21,7 +21,8 @@
  * - Evaluation depth (nested subschema applications, including through $ref)
  *   is bounded by WH_SCHEMA_MAX_DEPTH; beyond it the instance is invalid
  *   with a "too deep" error, so $ref cycles such as {"$ref": "#"} terminate.
- *   jansson bounds parse nesting at 2048.
+ *   Both parsers (jansson for schemas, schema_json.c's arena parser for
+ *   instances) bound nesting at 2048.
  * - Numbers: integers are json_int_t, everything else double; 1.0 equals 1.
  *   Integers beyond 64 bits are read as doubles (wh_schema_parse), losing
  *   precision past 2^53; reals that overflow a double are a parse error.
