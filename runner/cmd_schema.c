@@ -25,14 +25,37 @@
 #define MAX_SCHEMA_FILE	  (64u << 20)
 #define MAX_INSTANCE_FILE (1024u << 20)
 
+/* Text output shortens very long locations (deep recursion) in the middle;
+ * json output always has them whole. */
+static void print_location(FILE *out, const char *loc, const char *root)
+{
+	size_t len = strlen(loc);
+
+	if (!*loc)
+		fputs(root, out);
+	else if (len <= 160)
+		fputs(loc, out);
+	else
+		fprintf(out, "%.60s/...(%zu bytes)...%s", loc, len - 140, loc + len - 80);
+}
+
 static void print_issues_text(FILE *out, const struct wh_schema_issues *issues)
 {
 	for (size_t i = 0; i < issues->count; i++) {
 		const struct wh_schema_issue *it = &issues->items[i];
 
-		fprintf(out, "  %s: %s (%s)\n",
-			*it->instance_location ? it->instance_location : "/", it->message,
-			*it->keyword_location ? it->keyword_location : "#");
+		fputs("  ", out);
+		if (*it->keyword_location || *it->instance_location) {
+			print_location(out, it->instance_location, "/");
+			fputs(": ", out);
+		}
+		fputs(it->message, out);
+		if (*it->keyword_location) {
+			fputs(" (", out);
+			print_location(out, it->keyword_location, "#");
+			fputs(")", out);
+		}
+		fputc('\n', out);
 	}
 }
 
@@ -93,29 +116,17 @@ static int check_text(const struct wh_options *opts, struct wh_schema *schema, c
 		      size_t len, const char *what, size_t *invalid, struct wh_error *err)
 {
 	struct wh_schema_issues issues = WH_SCHEMA_ISSUES_INIT;
-	struct wh_error perr = WH_ERROR_INIT;
-	json_t *instance = NULL;
-	char msg[WH_ERROR_MESSAGE_MAX + WH_ERROR_PATH_MAX + 64];
-	int error;
+	int error = wh_schema_validate_text(schema, text, len, what, &issues);
 
-	if (wh_schema_parse(&instance, text, len, what, &perr)) {
-		wh_error_format(&perr, msg, sizeof(msg));
-		(*invalid)++;
-		error = print_result(opts, 0, &issues, msg);
-		goto out;
-	}
-	error = wh_schema_validate(schema, instance, &issues);
 	if (error == WH_EPAYLOAD) {
 		(*invalid)++;
 		error = print_result(opts, 0, &issues, NULL);
 	} else if (error == 0) {
 		error = print_result(opts, 1, &issues, NULL);
 	}
-out:
 	if (error)
 		wh_error_set(err, WH_ENOMEM, "out of memory");
 	wh_schema_issues_release(&issues);
-	json_decref(instance);
 	return error;
 }
 

@@ -1551,6 +1551,7 @@ void wh_schema_free(struct wh_schema *s)
 		free(s->remotes[i]);
 	free(s->remotes);
 	free(s->default_dialect);
+	wh_jarena_release(&s->arena);
 	free(s->scope);
 	free(s->ipath);
 	free(s->kpath);
@@ -1582,7 +1583,11 @@ static int check_metaschema(struct wh_schema *s, json_t *doc, struct wh_schema_i
 	if (!error)
 		error = compile_dynamic_anchors(s, err);
 	if (!error) {
-		error = wh_schema_eval_root(s, node, doc, issues);
+		const struct wh_jv *instance;
+
+		error = wh_jv_from_json(&s->arena, &instance, doc);
+		if (!error)
+			error = wh_schema_eval_root(s, node, instance, issues);
 		if (error == WH_EPAYLOAD)
 			error =
 			    wh_error_set(err, WH_ECONFIG,
@@ -1653,5 +1658,47 @@ out:
 int wh_schema_validate(struct wh_schema *schema, const json_t *instance,
 		       struct wh_schema_issues *issues)
 {
-	return wh_schema_eval_root(schema, schema->root, instance, issues);
+	const struct wh_jv *value;
+	int error = wh_jv_from_json(&schema->arena, &value, instance);
+
+	return error ? error : wh_schema_eval_root(schema, schema->root, value, issues);
+}
+
+int wh_schema_validate_text(struct wh_schema *schema, const char *text, size_t len,
+			    const char *what, struct wh_schema_issues *issues)
+{
+	const struct wh_jv *value;
+	struct wh_error err = WH_ERROR_INIT;
+	int error = wh_jv_parse(&schema->arena, &value, text, len, what, &err);
+	char msg[WH_ERROR_MESSAGE_MAX + WH_ERROR_PATH_MAX + 32];
+
+	if (error == WH_EPAYLOAD && issues) {
+		struct wh_schema_issue *it;
+
+		if (issues->count == issues->alloc) {
+			size_t n = issues->alloc ? issues->alloc * 2 : 4;
+			struct wh_schema_issue *items = realloc(issues->items, n * sizeof(*items));
+
+			if (!items)
+				return WH_ENOMEM;
+			issues->items = items;
+			issues->alloc = n;
+		}
+		it = &issues->items[issues->count];
+		wh_error_format(&err, msg, sizeof(msg));
+		it->message = strdup(msg);
+		it->instance_location = strdup("");
+		it->keyword_location = strdup("");
+		it->absolute_location = strdup("");
+		if (!it->message || !it->instance_location || !it->keyword_location ||
+		    !it->absolute_location) {
+			free(it->message);
+			free(it->instance_location);
+			free(it->keyword_location);
+			free(it->absolute_location);
+			return WH_ENOMEM;
+		}
+		issues->count++;
+	}
+	return error ? error : wh_schema_eval_root(schema, schema->root, value, issues);
 }

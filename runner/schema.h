@@ -21,7 +21,8 @@
  * - Evaluation depth (nested subschema applications, including through $ref)
  *   is bounded by WH_SCHEMA_MAX_DEPTH; beyond it the instance is invalid
  *   with a "too deep" error, so $ref cycles such as {"$ref": "#"} terminate.
- *   jansson bounds parse nesting at 2048.
+ *   Both parsers (jansson for schemas, schema_json.c's arena parser for
+ *   instances) bound nesting at 2048.
  * - Numbers: integers are json_int_t, everything else double; 1.0 equals 1.
  *   Integers beyond 64 bits are read as doubles (wh_schema_parse), losing
  *   precision past 2^53; reals that overflow a double are a parse error.
@@ -103,6 +104,17 @@ int wh_schema_compile(struct wh_schema **out, json_t *doc, const struct wh_schem
  */
 int wh_schema_validate(struct wh_schema *schema, const json_t *instance,
 		       struct wh_schema_issues *issues);
+
+/*
+ * Parses the JSON text (with the validator's own parser: no allocation per
+ * value, memory reused from one call to the next) and validates it, the
+ * fast path for many instances. Text that is not JSON is an invalid
+ * instance: WH_EPAYLOAD with one issue whose message says where and why
+ * ("what:line:column: invalid JSON: ..."). Returns 0, WH_EPAYLOAD or
+ * WH_ENOMEM.
+ */
+int wh_schema_validate_text(struct wh_schema *schema, const char *text, size_t len,
+			    const char *what, struct wh_schema_issues *issues);
 
 void wh_schema_free(struct wh_schema *schema);
 

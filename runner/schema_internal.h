@@ -179,6 +179,64 @@ struct wh_spath_seg {
 	size_t index;
 };
 
+/* schema_json.c: instances as the validator walks them */
+#define WH_JSON_MAX_DEPTH 2048
+
+enum wh_jv_type {
+	WH_JV_NULL,
+	WH_JV_TRUE,
+	WH_JV_FALSE,
+	WH_JV_INT,
+	WH_JV_REAL,
+	WH_JV_STRING,
+	WH_JV_ARRAY,
+	WH_JV_OBJECT
+};
+
+struct wh_jmember;
+
+struct wh_jv {
+	uint8_t type;
+	uint32_t len; /* string bytes, array items, object members */
+	union {
+		long long i;
+		double d;
+		const char *s; /* NUL-terminated, may hold NULs */
+		struct wh_jv *items;
+		struct wh_jmember *members;
+	} u;
+};
+
+struct wh_jmember {
+	const char *key;
+	uint32_t klen;
+	struct wh_jv value;
+};
+
+/* Where the values of one instance live; reset between instances. */
+struct wh_jarena {
+	void *blocks, *current;
+	char *text; /* private copy of the text being parsed */
+	size_t text_size;
+	char *stack; /* open containers' children */
+	size_t stack_size, stack_used;
+};
+
+void wh_jarena_init(struct wh_jarena *a);
+void *wh_jarena_alloc(struct wh_jarena *a, size_t size);
+/* Forgets every value (and keeps the memory for the next instance). */
+void wh_jarena_reset(struct wh_jarena *a);
+void wh_jarena_release(struct wh_jarena *a);
+/* Parses text into the arena (reset first); *out lives until the next reset.
+ * Returns WH_EPAYLOAD with a located message on bad JSON, or WH_ENOMEM. */
+int wh_jv_parse(struct wh_jarena *a, const struct wh_jv **out, const char *text, size_t len,
+		const char *what, struct wh_error *err);
+/* Mirrors a jansson value into the arena (reset first); strings are
+ * borrowed from value, which must outlive *out. */
+int wh_jv_from_json(struct wh_jarena *a, const struct wh_jv **out, const json_t *value);
+/* The member named key, or NULL. */
+const struct wh_jv *wh_jv_get(const struct wh_jv *object, const char *key);
+
 struct wh_schema {
 	struct wh_schema_config cfg;
 	char **remotes; /* owned copies of cfg.remotes */
@@ -197,6 +255,7 @@ struct wh_schema {
 	int default_draft;
 	char *default_dialect; /* the meta-schema URI for documents without $schema */
 	/* scratch for evaluation */
+	struct wh_jarena arena;
 	const struct wh_sresource **scope;
 	struct wh_spath_seg *ipath, *kpath;
 };
@@ -218,8 +277,6 @@ int wh_spointer_append(struct wh_buf *buf, const char *token);
 
 /* schema_validate.c */
 int wh_schema_eval_root(struct wh_schema *schema, const struct wh_snode *node,
-			const json_t *instance, struct wh_schema_issues *issues);
-/* Deep equality where 1 equals 1.0 and key order does not matter. */
-int wh_sjson_equal(const json_t *a, const json_t *b);
+			const struct wh_jv *instance, struct wh_schema_issues *issues);
 
 #endif

@@ -233,79 +233,117 @@ static void errors_truncate(struct ctx *c, size_t mark)
 
 /* ---- JSON values ----------------------------------------------------------------- */
 
-static int num_cmp(const json_t *a, const json_t *b)
+static long double jv_number(const struct wh_jv *v)
+{
+	return v->type == WH_JV_INT ? (long double)v->u.i : (long double)v->u.d;
+}
+
+static int jv_is_number(const struct wh_jv *v)
+{
+	return v->type == WH_JV_INT || v->type == WH_JV_REAL;
+}
+
+/* Compares an instance number with a schema number. */
+static int num_cmp(const struct wh_jv *a, const json_t *b)
 {
 	long double x, y;
 
-	if (json_is_integer(a) && json_is_integer(b)) {
-		json_int_t i = json_integer_value(a), j = json_integer_value(b);
+	if (a->type == WH_JV_INT && json_is_integer(b)) {
+		long long i = a->u.i, j = json_integer_value(b);
 
 		return i < j ? -1 : i > j;
 	}
-	x = json_is_integer(a) ? (long double)json_integer_value(a) : json_real_value(a);
+	x = jv_number(a);
 	y = json_is_integer(b) ? (long double)json_integer_value(b) : json_real_value(b);
 	return x < y ? -1 : x > y;
 }
 
-int wh_sjson_equal(const json_t *a, const json_t *b)
+/* Instance value == schema value (1 equals 1.0, key order does not matter). */
+static int jv_equal_json(const struct wh_jv *a, const json_t *b)
 {
-	if (json_is_number(a) && json_is_number(b))
-		return num_cmp(a, b) == 0;
-	if (json_typeof(a) != json_typeof(b))
-		return 0;
-	switch (json_typeof(a)) {
-	case JSON_STRING:
-		return json_string_length(a) == json_string_length(b) &&
-		       memcmp(json_string_value(a), json_string_value(b), json_string_length(a)) ==
-			   0;
-	case JSON_ARRAY:
-		if (json_array_size(a) != json_array_size(b))
+	switch (a->type) {
+	case WH_JV_NULL:
+		return json_is_null(b);
+	case WH_JV_TRUE:
+		return json_is_true(b);
+	case WH_JV_FALSE:
+		return json_is_false(b);
+	case WH_JV_INT:
+	case WH_JV_REAL:
+		return json_is_number(b) && num_cmp(a, b) == 0;
+	case WH_JV_STRING:
+		return json_is_string(b) && json_string_length(b) == a->len &&
+		       memcmp(json_string_value(b), a->u.s, a->len) == 0;
+	case WH_JV_ARRAY:
+		if (!json_is_array(b) || json_array_size(b) != a->len)
 			return 0;
-		for (size_t i = 0; i < json_array_size(a); i++)
-			if (!wh_sjson_equal(json_array_get(a, i), json_array_get(b, i)))
+		for (uint32_t i = 0; i < a->len; i++)
+			if (!jv_equal_json(&a->u.items[i], json_array_get(b, i)))
 				return 0;
 		return 1;
-	case JSON_OBJECT: {
-		const char *key;
-		json_t *v;
-
-		if (json_object_size(a) != json_object_size(b))
+	case WH_JV_OBJECT:
+		if (!json_is_object(b) || json_object_size(b) != a->len)
 			return 0;
-		json_object_foreach((json_t *)a, key, v)
-		{
-			json_t *w = json_object_get(b, key);
+		for (uint32_t i = 0; i < a->len; i++) {
+			const json_t *w = json_object_get(b, a->u.members[i].key);
 
-			if (!w || !wh_sjson_equal(v, w))
+			if (!w || !jv_equal_json(&a->u.members[i].value, w))
 				return 0;
 		}
 		return 1;
 	}
+	return 0;
+}
+
+static int jv_equal(const struct wh_jv *a, const struct wh_jv *b)
+{
+	if (jv_is_number(a) && jv_is_number(b)) {
+		if (a->type == WH_JV_INT && b->type == WH_JV_INT)
+			return a->u.i == b->u.i;
+		return jv_number(a) == jv_number(b);
+	}
+	if (a->type != b->type || a->len != b->len)
+		return 0;
+	switch (a->type) {
+	case WH_JV_STRING:
+		return memcmp(a->u.s, b->u.s, a->len) == 0;
+	case WH_JV_ARRAY:
+		for (uint32_t i = 0; i < a->len; i++)
+			if (!jv_equal(&a->u.items[i], &b->u.items[i]))
+				return 0;
+		return 1;
+	case WH_JV_OBJECT:
+		for (uint32_t i = 0; i < a->len; i++) {
+			const struct wh_jv *w = wh_jv_get(b, a->u.members[i].key);
+
+			if (!w || !jv_equal(&a->u.members[i].value, w))
+				return 0;
+		}
+		return 1;
 	default:
-		return 1; /* null, true, false: same type is same value */
+		return 1;
 	}
 }
 
-static unsigned type_of(const json_t *v)
+static unsigned type_of(const struct wh_jv *v)
 {
-	switch (json_typeof(v)) {
-	case JSON_NULL:
+	switch (v->type) {
+	case WH_JV_NULL:
 		return T_NULL;
-	case JSON_TRUE:
-	case JSON_FALSE:
+	case WH_JV_TRUE:
+	case WH_JV_FALSE:
 		return T_BOOLEAN;
-	case JSON_OBJECT:
+	case WH_JV_OBJECT:
 		return T_OBJECT;
-	case JSON_ARRAY:
+	case WH_JV_ARRAY:
 		return T_ARRAY;
-	case JSON_STRING:
+	case WH_JV_STRING:
 		return T_STRING;
-	case JSON_INTEGER:
+	case WH_JV_INT:
 		return T_NUMBER | T_INTEGER;
-	case JSON_REAL: {
-		double d = json_real_value(v);
-
-		return isfinite(d) && floor(d) == d ? T_NUMBER | T_INTEGER : T_NUMBER;
-	}
+	case WH_JV_REAL:
+		return isfinite(v->u.d) && floor(v->u.d) == v->u.d ? T_NUMBER | T_INTEGER
+								   : T_NUMBER;
 	}
 	return 0;
 }
@@ -331,13 +369,13 @@ static const char *num_text(const json_t *v, char *buf, size_t size)
 	return buf;
 }
 
-static int is_multiple(const json_t *x, const json_t *m)
+static int is_multiple(const struct wh_jv *x, const json_t *m)
 {
 	double q, r;
 
-	if (json_is_integer(x) && json_is_integer(m))
-		return json_integer_value(x) % json_integer_value(m) == 0;
-	q = json_number_value(x) / json_number_value(m);
+	if (x->type == WH_JV_INT && json_is_integer(m))
+		return x->u.i % json_integer_value(m) == 0;
+	q = (double)jv_number(x) / json_number_value(m);
 	if (!isfinite(q))
 		return 0;
 	r = fabs(q - nearbyint(q));
@@ -351,10 +389,10 @@ static int regex_match(const struct wh_sregex *re, const char *s, size_t len)
 
 /* ---- evaluation ----------------------------------------------------------------- */
 
-static int eval(struct ctx *c, const struct wh_snode *n, const json_t *inst, struct ann *ann);
+static int eval(struct ctx *c, const struct wh_snode *n, const struct wh_jv *inst, struct ann *ann);
 
 /* An in-place subschema: its annotations count only when it passes. */
-static int eval_inplace(struct ctx *c, const struct wh_snode *n, const json_t *inst,
+static int eval_inplace(struct ctx *c, const struct wh_snode *n, const struct wh_jv *inst,
 			struct ann *ann)
 {
 	struct ann tmp = ANN_INIT;
@@ -370,7 +408,7 @@ static int eval_inplace(struct ctx *c, const struct wh_snode *n, const json_t *i
 }
 
 static int eval_at_key(struct ctx *c, const struct wh_snode *n, const char *kw1, const char *kw2,
-		       const char *key, const json_t *value)
+		       const char *key, const struct wh_jv *value)
 {
 	int valid;
 
@@ -389,7 +427,7 @@ static int eval_at_key(struct ctx *c, const struct wh_snode *n, const char *kw1,
 }
 
 static int eval_at_index(struct ctx *c, const struct wh_snode *n, const char *kw, size_t kidx,
-			 int use_kidx, size_t idx, const json_t *value)
+			 int use_kidx, size_t idx, const struct wh_jv *value)
 {
 	int valid;
 
@@ -409,7 +447,7 @@ static int eval_at_index(struct ctx *c, const struct wh_snode *n, const char *kw
 
 /* A subschema applied to the same instance under keyword (and index). */
 static int eval_sub(struct ctx *c, const struct wh_snode *n, const char *kw, size_t idx,
-		    int use_idx, const json_t *inst, struct ann *ann)
+		    int use_idx, const struct wh_jv *inst, struct ann *ann)
 {
 	int valid;
 
@@ -424,15 +462,14 @@ static int eval_sub(struct ctx *c, const struct wh_snode *n, const char *kw, siz
 	return valid;
 }
 
-static const struct wh_snode *find_property(const struct wh_sprops *p, const char *key)
+static const struct wh_snode *find_property(const struct wh_sprops *p, const char *key, size_t len)
 {
-	size_t len;
 	uint32_t h = 2166136261u;
 
 	if (!p->table)
 		return NULL;
-	for (len = 0; key[len]; len++) {
-		h ^= (unsigned char)key[len];
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)key[i];
 		h *= 16777619u;
 	}
 	for (size_t i = h & p->mask;; i = (i + 1) & p->mask) {
@@ -446,16 +483,15 @@ static const struct wh_snode *find_property(const struct wh_sprops *p, const cha
 }
 
 static int kw_properties(struct ctx *c, const struct wh_snode *n, const struct wh_skw *kw,
-			 const json_t *inst, struct ann *ann)
+			 const struct wh_jv *inst, struct ann *ann)
 {
 	const struct wh_sprops *p = kw->props;
-	const char *key;
-	json_t *value;
 	int valid = 1;
 
-	json_object_foreach((json_t *)inst, key, value)
-	{
-		const struct wh_snode *sub = find_property(p, key);
+	for (uint32_t m = 0; m < inst->len; m++) {
+		const char *key = inst->u.members[m].key;
+		const struct wh_jv *value = &inst->u.members[m].value;
+		const struct wh_snode *sub = find_property(p, key, inst->u.members[m].klen);
 		int matched = sub != NULL;
 
 		if (sub && !eval_at_key(c, sub, "properties", key, key, value)) {
@@ -464,7 +500,7 @@ static int kw_properties(struct ctx *c, const struct wh_snode *n, const struct w
 				return 0;
 		}
 		for (size_t i = 0; i < p->npatterns; i++) {
-			if (!regex_match(&p->patterns[i].re, key, strlen(key)))
+			if (!regex_match(&p->patterns[i].re, key, inst->u.members[m].klen))
 				continue;
 			matched = 1;
 			if (!eval_at_key(c, p->patterns[i].node, "patternProperties",
@@ -497,14 +533,13 @@ static int kw_properties(struct ctx *c, const struct wh_snode *n, const struct w
 }
 
 static int kw_items(struct ctx *c, const struct wh_snode *n, const struct wh_skw *kw,
-		    const json_t *inst, struct ann *ann)
+		    const struct wh_jv *inst, struct ann *ann)
 {
-	size_t size = json_array_size(inst), i;
+	size_t size = inst->len, i;
 	int valid = 1;
 
 	for (i = 0; i < kw->nlist && i < size; i++) {
-		if (!eval_at_index(c, kw->list[i], kw->list_name, i, 1, i,
-				   json_array_get(inst, i))) {
+		if (!eval_at_index(c, kw->list[i], kw->list_name, i, 1, i, &inst->u.items[i])) {
 			valid = 0;
 			if (!c->collect)
 				return 0;
@@ -516,8 +551,7 @@ static int kw_items(struct ctx *c, const struct wh_snode *n, const struct wh_skw
 			return 0;
 		}
 		for (i = kw->nlist; i < size; i++) {
-			if (!eval_at_index(c, kw->a, kw->b_name, 0, 0, i,
-					   json_array_get(inst, i))) {
+			if (!eval_at_index(c, kw->a, kw->b_name, 0, 0, i, &inst->u.items[i])) {
 				valid = 0;
 				if (!c->collect)
 					return 0;
@@ -534,15 +568,15 @@ static int kw_items(struct ctx *c, const struct wh_snode *n, const struct wh_skw
 }
 
 static int kw_contains(struct ctx *c, const struct wh_snode *n, const struct wh_skw *kw,
-		       const json_t *inst, struct ann *ann)
+		       const struct wh_jv *inst, struct ann *ann)
 {
-	size_t size = json_array_size(inst), count = 0;
+	size_t size = inst->len, count = 0;
 	int collect = c->collect;
 	size_t mark = errors_mark(c);
 
 	c->collect = 0;
 	for (size_t i = 0; i < size; i++) {
-		if (eval(c, kw->a, json_array_get(inst, i), NULL)) {
+		if (eval(c, kw->a, &inst->u.items[i], NULL)) {
 			count++;
 			if (ann)
 				ann_mark_item(c, ann, i, size);
@@ -564,13 +598,13 @@ static int kw_contains(struct ctx *c, const struct wh_snode *n, const struct wh_
 	return 1;
 }
 
-static int kw_unique(struct ctx *c, const struct wh_snode *n, const json_t *inst)
+static int kw_unique(struct ctx *c, const struct wh_snode *n, const struct wh_jv *inst)
 {
-	size_t size = json_array_size(inst);
+	size_t size = inst->len;
 
 	for (size_t i = 0; i < size; i++)
 		for (size_t j = i + 1; j < size; j++)
-			if (wh_sjson_equal(json_array_get(inst, i), json_array_get(inst, j))) {
+			if (jv_equal(&inst->u.items[i], &inst->u.items[j])) {
 				add_error(c, n, "uniqueItems",
 					  "must NOT have duplicate items (items ## %zu and %zu are "
 					  "identical)",
@@ -606,7 +640,7 @@ static void type_names(unsigned types, char *buf, size_t size)
 }
 
 static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw *kw,
-		   const json_t *inst, struct ann *ann)
+		   const struct wh_jv *inst, struct ann *ann)
 {
 	char b1[64];
 
@@ -623,91 +657,88 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 		return 0;
 	case KW_ENUM:
 		if (kw->only_strings) {
-			if (json_is_string(inst)) {
-				size_t len = json_string_length(inst), i;
+			if (inst->type == WH_JV_STRING) {
+				size_t len = inst->len, i;
 				json_t *e;
 
 				json_array_foreach(kw->value, i,
 						   e) if (json_string_length(e) == len &&
-							  memcmp(json_string_value(e),
-								 json_string_value(inst),
+							  memcmp(json_string_value(e), inst->u.s,
 								 len) == 0) return 1;
 			}
 		} else {
 			size_t i;
 			json_t *e;
 
-			json_array_foreach(kw->value, i, e) if (wh_sjson_equal(e, inst)) return 1;
+			json_array_foreach(kw->value, i, e) if (jv_equal_json(inst, e)) return 1;
 		}
 		add_error(c, n, "enum", "must be equal to one of the allowed values");
 		return 0;
 	case KW_CONST:
-		if (wh_sjson_equal(kw->value, inst))
+		if (jv_equal_json(inst, kw->value))
 			return 1;
 		add_error(c, n, "const", "must be equal to constant");
 		return 0;
 	case KW_MULTIPLE_OF:
-		if (!json_is_number(inst) || is_multiple(inst, kw->value))
+		if (!jv_is_number(inst) || is_multiple(inst, kw->value))
 			return 1;
 		add_error(c, n, kw->name, "must be multiple of %s", num_text(kw->value, b1, 64));
 		return 0;
 	case KW_MAXIMUM:
-		if (!json_is_number(inst) || num_cmp(inst, kw->value) <= 0)
+		if (!jv_is_number(inst) || num_cmp(inst, kw->value) <= 0)
 			return 1;
 		add_error(c, n, kw->name, "must be <= %s", num_text(kw->value, b1, 64));
 		return 0;
 	case KW_EXCLUSIVE_MAXIMUM:
-		if (!json_is_number(inst) || num_cmp(inst, kw->value) < 0)
+		if (!jv_is_number(inst) || num_cmp(inst, kw->value) < 0)
 			return 1;
 		add_error(c, n, kw->name, "must be < %s", num_text(kw->value, b1, 64));
 		return 0;
 	case KW_MINIMUM:
-		if (!json_is_number(inst) || num_cmp(inst, kw->value) >= 0)
+		if (!jv_is_number(inst) || num_cmp(inst, kw->value) >= 0)
 			return 1;
 		add_error(c, n, kw->name, "must be >= %s", num_text(kw->value, b1, 64));
 		return 0;
 	case KW_EXCLUSIVE_MINIMUM:
-		if (!json_is_number(inst) || num_cmp(inst, kw->value) > 0)
+		if (!jv_is_number(inst) || num_cmp(inst, kw->value) > 0)
 			return 1;
 		add_error(c, n, kw->name, "must be > %s", num_text(kw->value, b1, 64));
 		return 0;
 	case KW_MAX_LENGTH:
-		if (!json_is_string(inst) || json_string_length(inst) <= kw->count ||
-		    utf8_length(json_string_value(inst), json_string_length(inst)) <= kw->count)
+		if (inst->type != WH_JV_STRING || inst->len <= kw->count ||
+		    utf8_length(inst->u.s, inst->len) <= kw->count)
 			return 1;
 		add_error(c, n, kw->name, "must NOT have more than %zu characters", kw->count);
 		return 0;
 	case KW_MIN_LENGTH:
-		if (!json_is_string(inst) ||
-		    utf8_length(json_string_value(inst), json_string_length(inst)) >= kw->count)
+		if (inst->type != WH_JV_STRING || utf8_length(inst->u.s, inst->len) >= kw->count)
 			return 1;
 		add_error(c, n, kw->name, "must NOT have fewer than %zu characters", kw->count);
 		return 0;
 	case KW_PATTERN:
-		if (!json_is_string(inst) ||
-		    regex_match(&kw->re, json_string_value(inst), json_string_length(inst)))
+		if (inst->type != WH_JV_STRING || regex_match(&kw->re, inst->u.s, inst->len))
 			return 1;
 		add_error(c, n, kw->name, "must match pattern \"%s\"", kw->re.source);
 		return 0;
 	case KW_MAX_ITEMS:
-		if (!json_is_array(inst) || json_array_size(inst) <= kw->count)
+		if (inst->type != WH_JV_ARRAY || inst->len <= kw->count)
 			return 1;
 		add_error(c, n, kw->name, "must NOT have more than %zu items", kw->count);
 		return 0;
 	case KW_MIN_ITEMS:
-		if (!json_is_array(inst) || json_array_size(inst) >= kw->count)
+		if (inst->type != WH_JV_ARRAY || inst->len >= kw->count)
 			return 1;
 		add_error(c, n, kw->name, "must NOT have fewer than %zu items", kw->count);
 		return 0;
 	case KW_UNIQUE_ITEMS:
-		return !json_is_array(inst) || kw_unique(c, n, inst);
+		return inst->type != WH_JV_ARRAY || kw_unique(c, n, inst);
 	case KW_MAX_PROPERTIES:
-		if (!json_is_object(inst) || json_object_size(inst) <= kw->count)
+		if (inst->type != WH_JV_OBJECT || inst->len <= kw->count)
 			return 1;
 		add_error(c, n, kw->name, "must NOT have more than %zu properties", kw->count);
 		return 0;
 	case KW_MIN_PROPERTIES:
-		if (!json_is_object(inst) || json_object_size(inst) >= kw->count)
+		if (inst->type != WH_JV_OBJECT || inst->len >= kw->count)
 			return 1;
 		add_error(c, n, kw->name, "must NOT have fewer than %zu properties", kw->count);
 		return 0;
@@ -716,11 +747,11 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 		json_t *name;
 		int valid = 1;
 
-		if (!json_is_object(inst))
+		if (inst->type != WH_JV_OBJECT)
 			return 1;
 		json_array_foreach(kw->value, i, name)
 		{
-			if (json_object_get(inst, json_string_value(name)))
+			if (wh_jv_get(inst, json_string_value(name)))
 				continue;
 			add_error(c, n, "required", "must have required property '%s'",
 				  json_string_value(name));
@@ -735,14 +766,14 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 	case KW_DEPENDENCIES: {
 		int valid = 1;
 
-		if (!json_is_object(inst))
+		if (inst->type != WH_JV_OBJECT)
 			return 1;
 		for (size_t d = 0; d < kw->ndeps; d++) {
 			const struct wh_sdep *dep = &kw->deps[d];
 			size_t i;
 			json_t *name;
 
-			if (!json_object_get(inst, dep->name))
+			if (!wh_jv_get(inst, dep->name))
 				continue;
 			if (dep->node) {
 				if (c->collect) {
@@ -756,7 +787,7 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 			} else {
 				json_array_foreach(dep->names, i, name)
 				{
-					if (json_object_get(inst, json_string_value(name)))
+					if (wh_jv_get(inst, json_string_value(name)))
 						continue;
 					add_error(c, n, kw->name,
 						  "must have property '%s' when property '%s' is "
@@ -771,27 +802,23 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 		return valid;
 	}
 	case KW_PROPERTIES:
-		return !json_is_object(inst) || kw_properties(c, n, kw, inst, ann);
+		return inst->type != WH_JV_OBJECT || kw_properties(c, n, kw, inst, ann);
 	case KW_PROPERTY_NAMES: {
-		const char *key;
-		json_t *value;
 		int valid = 1, collect = c->collect;
 
-		if (!json_is_object(inst))
+		if (inst->type != WH_JV_OBJECT)
 			return 1;
-		json_object_foreach((json_t *)inst, key, value)
-		{
-			json_t *name = json_string(key);
+		for (uint32_t m = 0; m < inst->len; m++) {
+			const char *key = inst->u.members[m].key;
+			struct wh_jv name;
 			int ok;
 
-			if (!name) {
-				c->oom = 1;
-				return 0;
-			}
+			name.type = WH_JV_STRING;
+			name.len = inst->u.members[m].klen;
+			name.u.s = key;
 			c->collect = 0;
-			ok = eval(c, kw->a, name, NULL);
+			ok = eval(c, kw->a, &name, NULL);
 			c->collect = collect;
-			json_decref(name);
 			if (!ok) {
 				add_error(c, n, "propertyNames", "property name '%s' is invalid",
 					  key);
@@ -803,9 +830,9 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 		return valid;
 	}
 	case KW_ITEMS:
-		return !json_is_array(inst) || kw_items(c, n, kw, inst, ann);
+		return inst->type != WH_JV_ARRAY || kw_items(c, n, kw, inst, ann);
 	case KW_CONTAINS:
-		return !json_is_array(inst) || kw_contains(c, n, kw, inst, ann);
+		return inst->type != WH_JV_ARRAY || kw_contains(c, n, kw, inst, ann);
 	case KW_ALL_OF: {
 		int valid = 1;
 
@@ -915,14 +942,14 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 		return 1;
 	}
 	case KW_UNEVALUATED_PROPERTIES: {
-		const char *key;
-		json_t *value;
 		int valid = 1;
 
-		if (!json_is_object(inst))
+		if (inst->type != WH_JV_OBJECT)
 			return 1;
-		json_object_foreach((json_t *)inst, key, value)
-		{
+		for (uint32_t m = 0; m < inst->len; m++) {
+			const char *key = inst->u.members[m].key;
+			const struct wh_jv *value = &inst->u.members[m].value;
+
 			if (ann_has_prop(ann, key))
 				continue;
 			if (kw->a->boolean == 0) {
@@ -943,9 +970,9 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 		size_t size;
 		int valid = 1;
 
-		if (!json_is_array(inst))
+		if (inst->type != WH_JV_ARRAY)
 			return 1;
-		size = json_array_size(inst);
+		size = inst->len;
 		for (size_t i = 0; !ann->all_items && i < size; i++) {
 			if (i < ann->prefix || (ann->items && i < ann->nitems && ann->items[i]))
 				continue;
@@ -954,7 +981,7 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 					  "must NOT have unevaluated item %zu", i);
 				valid = 0;
 			} else if (!eval_at_index(c, kw->a, "unevaluatedItems", 0, 0, i,
-						  json_array_get(inst, i))) {
+						  &inst->u.items[i])) {
 				valid = 0;
 			}
 			if (!valid && !c->collect)
@@ -967,7 +994,7 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 	return 1;
 }
 
-static int eval(struct ctx *c, const struct wh_snode *n, const json_t *inst, struct ann *ann)
+static int eval(struct ctx *c, const struct wh_snode *n, const struct wh_jv *inst, struct ann *ann)
 {
 	struct ann local = ANN_INIT, *a = ann;
 	int valid = 1, pushed = 0;
@@ -1010,7 +1037,7 @@ static int eval(struct ctx *c, const struct wh_snode *n, const json_t *inst, str
 }
 
 int wh_schema_eval_root(struct wh_schema *schema, const struct wh_snode *node,
-			const json_t *instance, struct wh_schema_issues *issues)
+			const struct wh_jv *instance, struct wh_schema_issues *issues)
 {
 	struct ctx c;
 	int valid;
