@@ -401,6 +401,8 @@ int wh_cli_parse(struct wh_options *opts, int *help, int argc, char **argv, stru
 					    cmd->name, def->short_name);
 		}
 	}
+	if (opts->output == WH_OUTPUT_MARKDOWN && strcmp(cmd->name, "diff") != 0)
+		return wh_error_set(err, WH_EUSAGE, "--output markdown is for 'whrun diff' only");
 	if ((int)opts->nargs < cmd->min_args || (int)opts->nargs > cmd->max_args)
 		return wh_error_set(err, WH_EUSAGE, "usage: %s", cmd->usage);
 	return 0;

@@ -20,4 +20,5 @@ expect_exit 2 "bad --output" list --output yaml
 expect_exit 2 "bad --max-time" --stage x --max-time abc
 expect_exit 2 "bad --concurrency" --stage x --concurrency 0
 expect_exit 2 "missing argument" show
+expect_exit 2 "markdown is for diff only" list --output markdown
 done_testing
