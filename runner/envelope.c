@@ -351,9 +351,11 @@ static int add_clusters(struct wh_buf *buf, int *first, const json_t *payload)
 			break;
 		}
 		if (shown)
-			error = wh_buf_adds(buf, ",");
+			error = wh_buf_adds(buf, ", ");
 		if (!error)
-			error = add_field(buf, first, shown ? "" : "clusters", name);
+			error = shown
+				    ? add_slack_text(buf, json_string_value(name), SLACK_VALUE_MAX)
+				    : add_field(buf, first, "clusters", name);
 		if (!error)
 			error = add_environment(buf, lookup(item, "/environment"));
 		shown++;
