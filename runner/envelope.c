@@ -55,25 +55,28 @@ static int increment_random(unsigned char random[10])
 int wh_envelope_new_id_at(char out[WH_MESSAGE_ID_SIZE], struct wh_ulid_state *state,
 			  uint64_t now_ms, struct wh_error *err)
 {
-	unsigned char bytes[16];
+	unsigned char bytes[16], random[10];
 	uint64_t ms = now_ms;
 	int fresh = 1;
 
 	if (now_ms >> 48)
 		return wh_error_set(err, WH_EINTERNAL, "clock out of the ULID range");
+	memcpy(random, state->last, sizeof(random));
 	if (state->last_ms && ms <= state->last_ms) {
 		ms = state->last_ms;
-		fresh = increment_random(state->last);
+		fresh = increment_random(random);
 		if (fresh)
 			ms++;
 	}
-	if (fresh && RAND_bytes(state->last, sizeof(state->last)) != 1)
+	/* The state changes only once the new id is certain. */
+	if (fresh && RAND_bytes(random, sizeof(random)) != 1)
 		return wh_error_set(err, WH_EINTERNAL, "RAND_bytes failed");
 	state->last_ms = ms;
+	memcpy(state->last, random, sizeof(random));
 
 	for (int i = 0; i < 6; i++)
 		bytes[i] = (unsigned char)(ms >> (40 - 8 * i));
-	memcpy(bytes + 6, state->last, 10);
+	memcpy(bytes + 6, random, 10);
 	memcpy(out, "msg_", 4);
 	encode_ulid(out + 4, bytes);
 	return 0;
@@ -375,8 +378,22 @@ static const json_t *first_of(const json_t *payload, const char *const *paths)
 	return NULL;
 }
 
-static const char *const version_paths[] = {
-    "/deploy/version", "/version", "/release/version", "/build/version", "/template/release", NULL};
+/* Appends " · label from → to" when both are strings. */
+static int add_change(struct wh_buf *buf, int *first, const char *label, const json_t *from,
+		      const json_t *to)
+{
+	int error;
+
+	if (!json_is_string(from) || !json_is_string(to))
+		return 0;
+	if ((error = add_field(buf, first, label, from)) < 0 ||
+	    (error = wh_buf_adds(buf, " \xE2\x86\x92 ")) < 0)
+		return error;
+	return add_slack_text(buf, json_string_value(to), SLACK_VALUE_MAX);
+}
+
+static const char *const version_paths[] = {"/deploy/version", "/version", "/release/version",
+					    "/build/version", NULL};
 static const char *const actor_paths[] = {
     "/actor/name", "/user/name", "/actor/login", "/user/login", "/actor", "/user", NULL};
 static const char *const reason_paths[] = {"/reason", "/rollback/reason", NULL};
@@ -397,15 +414,14 @@ static int add_payload_summary(struct wh_buf *buf, const json_t *payload)
 		0 ||
 	    (error = add_clusters(buf, &first, payload)) < 0)
 		return error;
-	if (json_is_string(from) && json_is_string(to)) {
-		if ((error = add_field(buf, &first, "version", from)) < 0 ||
-		    (error = wh_buf_adds(buf, " \xE2\x86\x92 ")) < 0 ||
-		    (error = add_slack_text(buf, json_string_value(to), SLACK_VALUE_MAX)) < 0)
-			return error;
-	} else if ((error = add_field(buf, &first, "version", first_of(payload, version_paths))) <
-		   0) {
+	if (json_is_string(from) && json_is_string(to))
+		error = add_change(buf, &first, "version", from, to);
+	else
+		error = add_field(buf, &first, "version", first_of(payload, version_paths));
+	if (error < 0 ||
+	    (error = add_change(buf, &first, "owner", lookup(payload, "/transfer/from/name"),
+				lookup(payload, "/transfer/to/name"))) < 0)
 		return error;
-	}
 	if ((error = add_field(buf, &first, "by", first_of(payload, actor_paths))) < 0)
 		return error;
 	if (buf->len == line_start) /* nothing found: drop the empty line */

@@ -265,6 +265,15 @@ static void test_slack(void)
 		  "config 4e1b9a0");
 	free(text);
 
+	text = slack_text("application_transferred",
+			  "{\"application\": {\"name\": \"billing-api\"}, \"transfer\": {\"from\":"
+			  " {\"name\": \"payments\"}, \"to\": {\"name\": \"finance\"}}}");
+	CHECK_STR("transfer", text ? text : "",
+		  "whrun: *application_transferred* (hook deploy-notify)\n"
+		  "application billing-api \xC2\xB7 owner payments \xE2\x86\x92 finance\n"
+		  "config 4e1b9a0");
+	free(text);
+
 	/* Slack's control characters are escaped as Slack documents. */
 	text =
 	    slack_text("cluster_created",
