@@ -14,6 +14,8 @@ on stdout once it accepts connections, and answers by path:
   /big/BYTES                   200 with a body of BYTES bytes
   anything else                404
 
+With --tls-cert and --tls-key it speaks HTTPS instead.
+
 Every request is appended to --log FILE as one JSON line (method, path,
 headers, body, client port, time) before it is answered, so tests can
 count what reached the receiver.
@@ -22,6 +24,7 @@ import argparse
 import email.utils
 import json
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -120,12 +123,18 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--log")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     opts = parser.parse_args()
     if opts.log:
         log_file = open(opts.log, "a", encoding="utf-8")
     family = socket.AF_INET6 if ":" in opts.host else socket.AF_INET
     Server.address_family = family
     server = Server((opts.host, opts.port), Handler)
+    if opts.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(opts.tls_cert, opts.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print("PORT %d" % server.server_address[1], flush=True)
     try:
         server.serve_forever()
