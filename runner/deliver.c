@@ -94,6 +94,13 @@ static double wall_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Past this point no attempt starts: the deadline, less the shortest
+ * window in which an attempt could still get its answer. */
+static int deadline_passed(const struct run *run, double now)
+{
+	return run->deadline_ms > 0 && now >= run->deadline_ms - WH_DELIVER_MIN_WINDOW_MS;
+}
+
 enum wh_outcome wh_deliver_classify_status(long status)
 {
 	if (status >= 200 && status <= 299)
@@ -285,7 +292,7 @@ static void report(struct run *run, struct slot *slot, struct wh_attempt *attemp
 		else
 			delay = jitter(
 			    wh_deliver_backoff_ms(req->backoff_ms, max_backoff, attempt->number));
-		if (run->deadline_ms > 0 && now + (double)delay >= run->deadline_ms)
+		if (deadline_passed(run, now + (double)delay))
 			delay = -1;
 	}
 	if (run->cb && run->cb->attempted)
@@ -481,11 +488,6 @@ static void finish_attempt(struct run *run, struct slot *slot, CURLcode result)
 
 /* -- the loop ------------------------------------------------------------ */
 
-static int deadline_passed(const struct run *run, double now)
-{
-	return run->deadline_ms > 0 && now >= run->deadline_ms - 1.0;
-}
-
 /* Starts due retries first, then fresh requests, while there is room. */
 static int start_ready(struct run *run)
 {
@@ -519,13 +521,17 @@ static int start_ready(struct run *run)
 }
 
 /* How long the loop may block: until curl needs us (curl_multi_poll
- * already caps at its own timers), the next retry is due, or the
- * deadline. */
+ * already caps the wait at curl's own timers), or until the next retry is
+ * due or the deadline comes, when either could start something. With
+ * every slot busy, or past the deadline, only transfers can change
+ * anything, and they wake the poll themselves. */
 static int poll_timeout_ms(const struct run *run, double now)
 {
 	double wait = 1000.0;
 	size_t i;
 
+	if (run->running >= run->concurrency || deadline_passed(run, now))
+		return (int)wait;
 	for (i = 0; i < run->nwaiting; i++) {
 		double left = run->slots[run->waiting[i]].due_ms - now;
 		if (left < wait)

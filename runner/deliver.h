@@ -30,12 +30,13 @@
  *   HTTP-date) on a 429 or 503 replaces that computed delay (no jitter: the
  *   receiver named the time), capped by max_backoff. Waits are timers of
  *   the multi loop: the engine never sleeps while transfers run.
- * - The run deadline (max_time_s): no attempt starts after it, each
- *   attempt's timeout is capped to the time left, and a retry whose wait
- *   would end at or after the deadline is not scheduled (that attempt is
- *   reported final), so a run ends within max_time plus a few
- *   milliseconds. Requests whose first attempt never started are left with
- *   attempts == 0 and outcome RETRY: still pending for the caller.
+ * - The run deadline (max_time_s): no attempt starts after it, nor in its
+ *   last WH_DELIVER_MIN_WINDOW_MS (too short to get an answer: it would
+ *   only send a request whose outcome nobody sees), each attempt's timeout
+ *   is capped to the time left, and a retry whose wait would end past that
+ *   point is not scheduled (that attempt is reported final), so a run ends
+ *   within max_time plus a few milliseconds. Requests whose first attempt never started are left
+ * with attempts == 0 and outcome RETRY: still pending for the caller.
  * - Address guard: every connect is checked by netguard.h on the address
  *   being connected; a refused address fails the attempt (FAILED, not
  *   retried) with "address A refused (link-local/metadata); --allow-net
@@ -52,7 +53,10 @@
  * followed anyway); no proxy (proxy environment variables are ignored: a
  * proxy would connect on our behalf, out of the guard's sight); `Expect:
  * 100-continue` is disabled; CURLOPT_NOSIGNAL is set. curl_global_init()
- * is the caller's (main's) business.
+ * and ignoring SIGPIPE (OpenSSL may write to a socket the peer closed) are
+ * the caller's (main's) business. libcurl may itself send a request again
+ * when a reused keep-alive connection turns out dead before any response
+ * byte; receivers dedupe on webhook-id, as at-least-once delivery needs.
  *
  * What it does not do: build bodies or headers, sign, resolve secrets,
  * journal, or schedule retries beyond the run (the caller's outbox).
@@ -71,6 +75,7 @@
 #define WH_DELIVER_HEADERS_MAX	   (16 * 1024)
 #define WH_DELIVER_CONCURRENCY	   64
 #define WH_DELIVER_CONCURRENCY_MAX 1024
+#define WH_DELIVER_MIN_WINDOW_MS   100
 
 enum wh_outcome {
 	WH_OUTCOME_DELIVERED, /* 2xx */
@@ -134,8 +139,12 @@ struct wh_deliver_callbacks {
 		       struct wh_error *err, void *ctx);
 	/*
 	 * Called after each attempt. `final` is 1 when no more attempts of this
-	 * request follow in this run; otherwise the next one starts in about
-	 * next_delay_ms (which is -1 when final). May be NULL.
+	 * request follow in this run; otherwise the next one is due in
+	 * next_delay_ms (-1 when final), before the deadline. (It starts when
+	 * due if a concurrency slot is free; in the rare case that every slot
+	 * stays busy until the deadline it never starts, and the request's
+	 * result fields say so: they, not `final`, are authoritative once the
+	 * run returns.) May be NULL.
 	 */
 	void (*attempted)(struct wh_request *req, const struct wh_attempt *attempt, int final,
 			  long next_delay_ms, void *ctx);

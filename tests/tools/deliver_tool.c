@@ -11,6 +11,7 @@
  * 2 for a usage error (a bad --allow-net included) or an engine failure.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,7 @@ int main(int argc, char **argv)
 		reqs[i].url = argv[optind + (int)i];
 	}
 
+	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	started = now_ms();
 	if (wh_deliver_run(reqs, n, &opts, &cb, &tool, &err) < 0) {

@@ -607,6 +607,16 @@ static void test_deadline(void)
 	CHECK("each attempt within its timeout", ok);
 	CHECK("ended near max-time", elapsed >= 2000 && elapsed < 3500);
 
+	/* A Retry-After past the deadline: final at once, no waiting. */
+	request(&reqs[0], url(0, "/retry-after/k4/30"), 3, 100, 5000);
+	reqs[0].max_backoff_ms = 60000;
+	opts.max_time_s = 2.0;
+	CHECK("run", deliver(&rec, reqs, 1, &opts, &elapsed) == 0);
+	CHECK("Retry-After beyond the deadline is final",
+	      attempts_of(&rec, 0) == 1 && attempt_of(&rec, 0, 1)->final &&
+		  attempt_of(&rec, 0, 1)->next_delay == -1 && reqs[0].outcome == WH_OUTCOME_RETRY);
+	CHECK("and the run does not wait for it", elapsed < 1500);
+
 	/* Concurrency 1: the second request never gets its turn. */
 	request(&reqs[0], url(0, "/sleep/3000"), 1, 100, 5000);
 	request(&reqs[1], url(1, "/ok?never"), 1, 100, 5000);
@@ -693,6 +703,7 @@ static void test_bad_allow_net(void)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_netguard();
 	test_classification();
