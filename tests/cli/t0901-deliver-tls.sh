@@ -2,7 +2,8 @@
 # HTTPS delivery through the engine (deliver_tool) against a loopback
 # receiver whose self-signed certificate is made here: verification is on
 # by default (an unknown CA is a TLS error, retried), ca_file trusts the
-# certificate, tls_verify false skips verification; basic auth travels.
+# certificate, tls_verify false skips verification; basic auth travels;
+# proxy environment variables are ignored.
 . "$WH_SOURCE_DIR/tests/cli/lib.sh"
 
 TOOL=${WH_BUILD_DIR:?}/tests/deliver_tool
@@ -48,6 +49,12 @@ contains "unreadable ca_file: failed, not retried" "$out" '"outcome":"failed"'
 out=$("$TOOL" --insecure "https://127.0.0.1:$P/ok?insecure")
 equals "tls_verify false: exit 0" "$?" 0
 equals "tls_verify false: arrived" "$(logged '/ok?insecure')" 1
+
+# Proxy variables are ignored: a proxy would connect out of the guard's sight.
+out=$(http_proxy=http://127.0.0.1:1 https_proxy=http://127.0.0.1:1 ALL_PROXY=http://127.0.0.1:1 \
+	HTTPS_PROXY=http://127.0.0.1:1 "$TOOL" --insecure "https://127.0.0.1:$P/ok?noproxy")
+equals "proxy variables ignored: exit 0" "$?" 0
+equals "proxy variables ignored: arrived" "$(logged '/ok?noproxy')" 1
 
 out=$("$TOOL" "http://127.0.0.1:$P/ok?plain")
 contains "plain HTTP to a TLS port: retryable" "$out" '"outcome":"retry"'
