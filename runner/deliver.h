@@ -35,8 +35,9 @@
  *   only send a request whose outcome nobody sees), each attempt's timeout
  *   is capped to the time left, and a retry whose wait would end past that
  *   point is not scheduled (that attempt is reported final), so a run ends
- *   within max_time plus a few milliseconds. Requests whose first attempt never started are left
- * with attempts == 0 and outcome RETRY: still pending for the caller.
+ *   within max_time plus a few milliseconds. Requests whose first attempt
+ *   never started are left with attempts == 0 and outcome RETRY: still
+ *   pending for the caller.
  * - Address guard: every connect is checked by netguard.h on the address
  *   being connected; a refused address fails the attempt (FAILED, not
  *   retried) with "address A refused (link-local/metadata); --allow-net
