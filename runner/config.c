@@ -1131,7 +1131,8 @@ int wh_config_finish(struct wh_config *config, struct wh_diags *diags)
 {
 	int error = 0;
 
-	qsort(config->hooks, config->nhooks, sizeof(*config->hooks), hook_compare);
+	if (config->nhooks > 1)
+		qsort(config->hooks, config->nhooks, sizeof(*config->hooks), hook_compare);
 	for (size_t i = 0; i < config->nhooks && !error; i++) {
 		const struct wh_hook *hook = &config->hooks[i];
 
