@@ -83,3 +83,55 @@ done_testing() {
 	[ "$FAILED" = 0 ] && [ "$PASSED" -gt 0 ]
 	exit $?
 }
+
+# start_receiver [ARGS...]: starts tests/tools/receiver.py on 127.0.0.1,
+# leaving its port in $RECV_PORT and its request log in $RECV_LOG.
+start_receiver() {
+	RECV_LOG="$TMP/receiver-$RANDOM.jsonl"
+	: >"$RECV_LOG"
+	local out="$TMP/receiver-$RANDOM.out"
+	python3 "$WH_SOURCE_DIR/tests/tools/receiver.py" --log "$RECV_LOG" "$@" >"$out" 2>&1 &
+	local pid=$!
+	at_exit "kill $pid 2>/dev/null"
+	for _ in $(seq 100); do
+		RECV_PORT=$(sed -n 's/^PORT //p' "$out")
+		[ -n "$RECV_PORT" ] && return 0
+		sleep 0.05
+	done
+	cat "$out" >&2
+	echo "receiver did not start" >&2
+	exit 1
+}
+
+# start_verifier CONFIG: starts tests/node/verifying-receiver.js, leaving
+# its port in $VER_PORT and its log in $VER_LOG.
+start_verifier() {
+	bash "$WH_SOURCE_DIR/tests/node/ensure-deps.sh" || exit 1
+	VER_LOG="$TMP/verifier-$RANDOM.jsonl"
+	: >"$VER_LOG"
+	local out="$TMP/verifier-$RANDOM.out"
+	node "$WH_SOURCE_DIR/tests/node/verifying-receiver.js" "$1" "$VER_LOG" >"$out" 2>&1 &
+	local pid=$!
+	at_exit "kill $pid 2>/dev/null"
+	for _ in $(seq 200); do
+		VER_PORT=$(sed -n 's/^PORT //p' "$out")
+		[ -n "$VER_PORT" ] && return 0
+		sleep 0.05
+	done
+	cat "$out" >&2
+	echo "verifying receiver did not start" >&2
+	exit 1
+}
+
+# jq_py EXPR FILE: evaluates a Python expression over JSON (d) or JSON lines (rows).
+json_eval() {
+	python3 -c '
+import json, sys
+text = open(sys.argv[2]).read()
+try:
+    d = json.loads(text)
+except ValueError:
+    d = None
+rows = [json.loads(l) for l in text.splitlines() if l.strip()] if d is None else None
+print(eval(sys.argv[1]))' "$1" "$2"
+}
