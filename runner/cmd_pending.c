@@ -10,8 +10,6 @@
 	}
 
 PENDING(wh_cmd_run, "--stage")
-PENDING(wh_cmd_deliveries, "deliveries")
-PENDING(wh_cmd_show, "show")
 PENDING(wh_cmd_resend, "resend")
 PENDING(wh_cmd_retry, "retry")
 PENDING(wh_cmd_ping, "ping")
