@@ -235,8 +235,8 @@ static int db_error(struct wh_journal *j, int rc, struct wh_error *err, const ch
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 		return wh_error_set(err, WH_EIO,
-				    "%s: %s: the journal stayed locked by another process for "
-				    "over %d s (%s)",
+				    "%s: %s: the journal is locked by another process (waited "
+				    "up to %d s: %s)",
 				    path, what, WH_JOURNAL_BUSY_MS / 1000, msg);
 	case SQLITE_READONLY:
 		return wh_error_set(err, WH_EIO, "%s: %s: the journal is read-only (%s)", path,
@@ -443,10 +443,49 @@ out:
 	return error;
 }
 
+/* Switches to WAL (persistent in the file, so this is a no-op once done).
+ * When several processes create the journal at once, the switch can fail
+ * with SQLITE_BUSY without SQLite calling the busy handler (to avoid a
+ * deadlock between readers that all want to upgrade), so it is retried here
+ * with a short sleep, within the same overall wait as the busy timeout. */
+static int enable_wal(struct wh_journal *j, struct wh_error *err)
+{
+	int64_t deadline = wh_journal_now() + WH_JOURNAL_BUSY_MS;
+	long sleep_ms = 1;
+	int error = 0, rc;
+
+	for (;;) {
+		sqlite3_stmt *stmt = NULL;
+		const unsigned char *mode;
+
+		if ((error = prepare(&stmt, j, "PRAGMA journal_mode = WAL", err)) < 0)
+			return error;
+		rc = sqlite3_step(stmt);
+		mode = rc == SQLITE_ROW ? sqlite3_column_text(stmt, 0) : NULL;
+		if (mode && strcmp((const char *)mode, "wal") == 0)
+			error = 0;
+		else if (mode)
+			error = wh_error_set(
+			    err, WH_EIO, "%s: the file system does not support WAL mode", j->path);
+		else if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && wh_journal_now() < deadline)
+			error = 1; /* try again */
+		else
+			error = db_error(j, rc, err, "switching to WAL");
+		sqlite3_finalize(stmt);
+		if (error <= 0)
+			return error;
+		{
+			struct timespec ts = {0, sleep_ms * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+		if (sleep_ms < 32)
+			sleep_ms *= 2;
+	}
+}
+
 static int configure(struct wh_journal *j, int writer, struct wh_error *err)
 {
-	sqlite3_stmt *stmt = NULL;
-	int error = 0, rc;
+	int error;
 
 	sqlite3_busy_timeout(j->db, WH_JOURNAL_BUSY_MS);
 	sqlite3_extended_result_codes(j->db, 0);
@@ -454,18 +493,9 @@ static int configure(struct wh_journal *j, int writer, struct wh_error *err)
 		return error;
 	if (!writer)
 		return 0;
-	if ((error = prepare(&stmt, j, "PRAGMA journal_mode = WAL", err)) < 0)
+	if ((error = enable_wal(j, err)) < 0)
 		return error;
-	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_ROW)
-		error = db_error(j, rc, err, "switching to WAL");
-	else if (strcmp((const char *)sqlite3_column_text(stmt, 0), "wal") != 0)
-		error = wh_error_set(err, WH_EIO, "%s: the file system does not support WAL mode",
-				     j->path);
-	sqlite3_finalize(stmt);
-	if (!error)
-		error = exec_sql(j, "PRAGMA synchronous = NORMAL", err, "configuring");
-	return error;
+	return exec_sql(j, "PRAGMA synchronous = NORMAL", err, "configuring");
 }
 
 int wh_journal_open(struct wh_journal **out, const char *dir, enum wh_journal_open_mode mode,
