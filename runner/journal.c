@@ -498,6 +498,63 @@ static int configure(struct wh_journal *j, int writer, struct wh_error *err)
 	return exec_sql(j, "PRAGMA synchronous = NORMAL", err, "configuring");
 }
 
+/* "file:" URI of path with immutable=1: characters outside the unreserved
+ * set are percent-encoded. NULL when out of memory. */
+static char *immutable_uri(const char *path)
+{
+	struct wh_buf buf = WH_BUF_INIT(16384);
+	int error = wh_buf_adds(&buf, "file:");
+
+	for (const unsigned char *p = (const unsigned char *)path; !error && *p; p++) {
+		if (isalnum(*p) || strchr("/-._~", *p))
+			error = wh_buf_add(&buf, p, 1);
+		else
+			error = wh_buf_addf(&buf, "%%%02X", *p);
+	}
+	if (!error)
+		error = wh_buf_adds(&buf, "?immutable=1");
+	if (error) {
+		wh_buf_release(&buf);
+		return NULL;
+	}
+	return wh_buf_detach(&buf);
+}
+
+/*
+ * Readers open read-write when they may (a WAL reader writes the -shm
+ * index) and read-only otherwise. When even that cannot read, typically a
+ * WAL journal on a read-only mount, where SQLite cannot create the -shm
+ * file, the file is opened as immutable: correct there, as nobody can
+ * write to it either.
+ */
+static int open_reader(struct wh_journal *j, int64_t *version, struct wh_error *err)
+{
+	static const int flags[] = {SQLITE_OPEN_READWRITE, SQLITE_OPEN_READONLY,
+				    SQLITE_OPEN_READONLY | SQLITE_OPEN_URI};
+	int error = 0, rc;
+
+	for (size_t i = 0; i < WH_ARRAY_SIZE(flags); i++) {
+		char *uri = NULL;
+
+		sqlite3_close(j->db);
+		j->db = NULL;
+		if ((flags[i] & SQLITE_OPEN_URI) && !(uri = immutable_uri(j->path)))
+			return wh_error_set(err, WH_ENOMEM, "out of memory");
+		wh_error_clear(err);
+		rc = sqlite3_open_v2(uri ? uri : j->path, &j->db, flags[i] | SQLITE_OPEN_NOFOLLOW,
+				     NULL);
+		free(uri);
+		if (rc != SQLITE_OK)
+			error = db_error(j, rc, err, "opening");
+		else if ((error = configure(j, 0, err)) == 0 &&
+			 (error = query_int(version, j, "PRAGMA user_version", err)) == 0)
+			return 0;
+		if (error == WH_ECONFIG || error == WH_ENOMEM)
+			break; /* not a database: another mode will not help */
+	}
+	return error;
+}
+
 int wh_journal_open(struct wh_journal **out, const char *dir, enum wh_journal_open_mode mode,
 		    struct wh_error *err)
 {
@@ -543,20 +600,8 @@ int wh_journal_open(struct wh_journal **out, const char *dir, enum wh_journal_op
 					     errno == ENOENT ? "" : strerror(errno));
 			goto out;
 		}
-		rc = sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
-				     NULL);
-		if (rc != SQLITE_OK) {
-			sqlite3_close(j->db);
-			j->db = NULL;
-			rc = sqlite3_open_v2(j->path, &j->db,
-					     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
-		}
-		if (rc != SQLITE_OK) {
-			error = db_error(j, rc, err, "opening");
-			goto out;
-		}
-		if ((error = configure(j, 0, err)) < 0 ||
-		    (error = query_int(&version, j, "PRAGMA user_version", err)) < 0)
+		error = open_reader(j, &version, err);
+		if (error < 0)
 			goto out;
 		if (version == 0) {
 			error = wh_error_set(err, WH_ENOTFOUND, "the journal %s is empty", j->path);

@@ -7,6 +7,7 @@
  *   msg HOOK STAGE URL...        one message with a delivery per URL;
  *                                prints "MSG_ID dlv_N dlv_M ..."
  *   bodysize N                   later responses carry N bytes of 'x'
+ *   msgsize N                    later messages carry N more bytes of data
  *   attempt K OUTCOME HTTP FINAL [ERROR...]
  *                                records an attempt of the K-th delivery
  *                                made by this script (1-based); OUTCOME is
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 	struct wh_journal *journal = NULL;
 	struct wh_error err = WH_ERROR_INIT;
 	static int64_t ids[MAX_DELIVERIES];
-	size_t nids = 0, body_size = 0;
+	size_t nids = 0, body_size = 0, msg_size = 0;
 	char line[8192];
 	int status = 0;
 
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
 			struct wh_journal_target targets[MAX_WORDS];
 			struct wh_journal_message m = {0};
 			char id[WH_JOURNAL_MESSAGE_ID_LEN + 1];
-			char *envelope;
+			char *envelope, *pad = calloc(1, msg_size + 1);
 
 			if (wh_journal_new_message_id(id, sizeof(id), &err) < 0)
 				return fail(&err);
@@ -78,8 +79,14 @@ int main(int argc, char **argv)
 			    "\"hook\":\"%s\",\"config\":{\"commit\":"
 			    "\"0123456789abcdef0123456789abcdef01234567\"},\"data\":{"
 			    "\"application\":"
-			    "{\"name\":\"billing\"}}}",
-			    id, words[2], words[1]);
+			    "{\"name\":\"billing\"},\"pad\":\"%s\"}}",
+			    id, words[2], words[1], pad ? (char *)memset(pad, 'p', msg_size) : "");
+			free(pad);
+			if (!envelope) {
+				fprintf(stderr, "journal_seed: out of memory\n");
+				status = 3;
+				break;
+			}
 			m.id = id;
 			m.type = words[2];
 			m.hook = words[1];
@@ -105,6 +112,8 @@ int main(int argc, char **argv)
 			}
 			printf("\n");
 			free(envelope);
+		} else if (strcmp(words[0], "msgsize") == 0 && n == 2) {
+			msg_size = strtoul(words[1], NULL, 10);
 		} else if (strcmp(words[0], "bodysize") == 0 && n == 2) {
 			body_size = strtoul(words[1], NULL, 10);
 		} else if (strcmp(words[0], "attempt") == 0 && n >= 5) {
