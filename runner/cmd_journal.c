@@ -3,6 +3,10 @@
  * show ID` (one delivery, or every delivery of a message: the request as
  * sent and every attempt), in text or json, over journal.c.
  *
+ * `deliveries` shows the newest DEFAULT_LIMIT (50) rows unless --limit says
+ * otherwise, in both outputs. `show --output json` prints one object for a
+ * delivery id and an array of them for a message id.
+ *
  * Both only read: neither creates the state directory nor the journal. With
  * no journal yet, `deliveries` prints "no deliveries yet" (json: []) and
  * exits 0; `show` reports the id as not found, which exits 3 like the other
@@ -118,7 +122,7 @@ static void print_table(const struct wh_journal_deliveries *list, int64_t now)
 	static const char *const titles[NCOLS] = {"ID",	    "TIME",	"HOOK", "STAGE",
 						  "STATUS", "ATTEMPTS", "HTTP", "URL"};
 	size_t width[NCOLS];
-	char cells[NCOLS][64];
+	char cells[NCOLS][160];
 
 	for (int c = 0; c < NCOLS; c++)
 		width[c] = strlen(titles[c]);

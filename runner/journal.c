@@ -522,11 +522,18 @@ static char *immutable_uri(const char *path)
 
 /*
  * Readers open read-write when they may (a WAL reader writes the -shm
- * index) and read-only otherwise. When even that cannot read, typically a
- * WAL journal on a read-only mount, where SQLite cannot create the -shm
- * file, the file is opened as immutable: correct there, as nobody can
- * write to it either.
+ * index) and read-only otherwise. When even that cannot read and the file
+ * system is mounted read-only (SQLite cannot create the -shm file there),
+ * the file is opened as immutable: correct there, as nobody can write to
+ * it either. Transactions left in a -wal file by a writer that died
+ * before the mount became read-only are then not seen.
  */
+static int mounted_read_only(const char *path)
+{
+	struct statvfs vfs;
+	return statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_RDONLY);
+}
+
 static int open_reader(struct wh_journal *j, int64_t *version, struct wh_error *err)
 {
 	static const int flags[] = {SQLITE_OPEN_READWRITE, SQLITE_OPEN_READONLY,
@@ -536,6 +543,8 @@ static int open_reader(struct wh_journal *j, int64_t *version, struct wh_error *
 	for (size_t i = 0; i < WH_ARRAY_SIZE(flags); i++) {
 		char *uri = NULL;
 
+		if ((flags[i] & SQLITE_OPEN_URI) && !mounted_read_only(j->path))
+			break; /* keep the previous error */
 		sqlite3_close(j->db);
 		j->db = NULL;
 		if ((flags[i] & SQLITE_OPEN_URI) && !(uri = immutable_uri(j->path)))

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -762,6 +763,54 @@ static void test_two_claimers(void)
 	free(dir);
 }
 
+/* At-least-once: a process killed (SIGKILL, no close, no cleanup) right
+ * after the outbox insert leaves pending rows that a later `retry` claims
+ * once the dead process's lease has expired. */
+static void test_killed_writer(void)
+{
+	char *dir = new_dir();
+	struct wh_error err = WH_ERROR_INIT;
+	struct wh_journal *j;
+	struct wh_journal_deliveries list = {0};
+	struct wh_journal_claim_filter due = {NULL, 0, 0};
+	int done[2], status = 0;
+	char c = 0;
+	pid_t pid;
+
+	CHECK("pipe", pipe(done) == 0);
+	pid = fork();
+	if (pid == 0) {
+		struct wh_journal *cj = NULL;
+		struct fixture f;
+
+		close(done[0]);
+		fixture_init(&f, "killed", "clusters_deployed", 3);
+		if (wh_journal_open(&cj, dir, WH_JOURNAL_CREATE, &err) < 0 ||
+		    wh_journal_insert(cj, &f.message, 1, 50, &err) < 0)
+			_exit(1);
+		if (write(done[1], "i", 1) != 1) /* "about to send the first byte" */
+			_exit(1);
+		raise(SIGKILL);
+		_exit(2);
+	}
+	close(done[1]);
+	CHECK("child inserted", read(done[0], &c, 1) == 1 && c == 'i');
+	close(done[0]);
+	waitpid(pid, &status, 0);
+	CHECK("child was killed", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	j = open_create(dir);
+	CHECK("lease still held at first",
+	      j && wh_journal_claim_due(&list, j, &due, 60000, &err) == 0 && list.count == 0);
+	wh_journal_deliveries_release(&list);
+	sleep_ms(60);
+	CHECK("found after the lease expired",
+	      j && wh_journal_claim_due(&list, j, &due, 60000, &err) == 0 && list.count == 3 &&
+		  list.items[0].attempts == 0 && strcmp(list.items[0].hook, "killed") == 0);
+	wh_journal_deliveries_release(&list);
+	wh_journal_close(j);
+	free(dir);
+}
+
 int main(void)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -779,6 +828,7 @@ int main(void)
 	test_open_errors();
 	test_round_trip();
 	test_leases_and_schedule();
+	test_killed_writer();
 	test_twenty_writers();
 	test_two_claimers();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
