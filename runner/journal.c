@@ -121,7 +121,7 @@ static int outcome_parse(const char *name)
 	for (size_t i = 0; name && i < WH_ARRAY_SIZE(outcome_names); i++)
 		if (strcmp(outcome_names[i], name) == 0)
 			return (int)i;
-	return WH_OUTCOME_FAILED;
+	return WH_JOURNAL_OUTCOME_FAILED;
 }
 
 int64_t wh_journal_now(void)
@@ -1064,19 +1064,19 @@ int wh_journal_record(struct wh_journal *journal, int64_t delivery_id,
 	}
 
 	switch (result->outcome) {
-	case WH_OUTCOME_DELIVERED:
+	case WH_JOURNAL_OUTCOME_DELIVERED:
 		status = "delivered";
 		next_at = 0;
 		break;
-	case WH_OUTCOME_GONE:
+	case WH_JOURNAL_OUTCOME_GONE:
 		status = "gone";
 		next_at = 0;
 		break;
-	case WH_OUTCOME_FAILED:
+	case WH_JOURNAL_OUTCOME_FAILED:
 		status = "failed";
 		next_at = 0;
 		break;
-	case WH_OUTCOME_RETRY:
+	case WH_JOURNAL_OUTCOME_RETRY:
 		if (!result->final) {
 			release = 0;
 			break;
@@ -1121,7 +1121,8 @@ int wh_journal_record(struct wh_journal *journal, int64_t delivery_id,
 			bind_int_or_null(upd, 6, result->http_status);
 			if (result->error)
 				bind_text(upd, 7, result->error);
-			else if (result->outcome != WH_OUTCOME_DELIVERED && result->http_status)
+			else if (result->outcome != WH_JOURNAL_OUTCOME_DELIVERED &&
+				 result->http_status)
 				sqlite3_bind_text(upd, 7, http_text, -1, SQLITE_STATIC);
 			else
 				sqlite3_bind_null(upd, 7);

@@ -67,10 +67,10 @@ enum wh_journal_status {
 
 /* What the caller concluded from one attempt. */
 enum wh_journal_outcome {
-	WH_OUTCOME_DELIVERED, /* 2xx */
-	WH_OUTCOME_RETRY,     /* retryable: network error, timeout, 408, 429, 5xx */
-	WH_OUTCOME_FAILED,    /* not retryable: other 4xx, 3xx, a local error */
-	WH_OUTCOME_GONE,      /* 410 */
+	WH_JOURNAL_OUTCOME_DELIVERED, /* 2xx */
+	WH_JOURNAL_OUTCOME_RETRY,     /* retryable: network error, timeout, 408, 429, 5xx */
+	WH_JOURNAL_OUTCOME_FAILED,    /* not retryable: other 4xx, 3xx, a local error */
+	WH_JOURNAL_OUTCOME_GONE,      /* 410 */
 };
 
 /* "pending", ... and back; -1 for an unknown name. */
@@ -223,7 +223,7 @@ struct wh_journal_header {
 struct wh_journal_result {
 	enum wh_journal_outcome outcome;
 	/* 1 when the caller will not try again in this run (its tries are
-	 * exhausted, or --max-time is near). With WH_OUTCOME_RETRY the
+	 * exhausted, or --max-time is near). With WH_JOURNAL_OUTCOME_RETRY the
 	 * delivery then goes back to the outbox schedule (or fails when the
 	 * schedule is exhausted) and the lease is released. With 0 the
 	 * caller keeps the lease and retries in this run. Ignored for the

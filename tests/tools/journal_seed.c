@@ -139,13 +139,13 @@ int main(int argc, char **argv)
 				break;
 			}
 			if (strcmp(words[2], "delivered") == 0)
-				r.outcome = WH_OUTCOME_DELIVERED;
+				r.outcome = WH_JOURNAL_OUTCOME_DELIVERED;
 			else if (strcmp(words[2], "retry") == 0)
-				r.outcome = WH_OUTCOME_RETRY;
+				r.outcome = WH_JOURNAL_OUTCOME_RETRY;
 			else if (strcmp(words[2], "gone") == 0)
-				r.outcome = WH_OUTCOME_GONE;
+				r.outcome = WH_JOURNAL_OUTCOME_GONE;
 			else
-				r.outcome = WH_OUTCOME_FAILED;
+				r.outcome = WH_JOURNAL_OUTCOME_FAILED;
 			r.http_status = (int)strtol(words[3], NULL, 10);
 			r.final = strcmp(words[4], "1") == 0;
 			r.duration_ms = 12;

@@ -391,7 +391,7 @@ static void test_round_trip(void)
 	CHECK("no message", wh_journal_get_message(&m, j, "msg_x", &err) == WH_ENOTFOUND);
 
 	/* Attempts: a retry in the run, then delivered. */
-	r = result_of(WH_OUTCOME_RETRY, 503, 0);
+	r = result_of(WH_JOURNAL_OUTCOME_RETRY, 503, 0);
 	r.request_headers = req;
 	r.nrequest_headers = WH_ARRAY_SIZE(req);
 	r.response_headers = resp;
@@ -402,7 +402,7 @@ static void test_round_trip(void)
 	r.error = "HTTP 503 Service Unavailable";
 	CHECK("record retry",
 	      wh_journal_record(j, f.targets[0].id, &r, &lost, &err) == 0 && lost == 0);
-	r = result_of(WH_OUTCOME_DELIVERED, 204, 1);
+	r = result_of(WH_JOURNAL_OUTCOME_DELIVERED, 204, 1);
 	CHECK("record delivered", wh_journal_record(j, f.targets[0].id, &r, &lost, &err) == 0);
 	CHECK("lookup", wh_journal_lookup(&list, j, f.id, &err) == 0);
 	if (list.count == 3) {
@@ -417,8 +417,8 @@ static void test_round_trip(void)
 	if (attempts.count == 2) {
 		const struct wh_journal_attempt *a = &attempts.items[0];
 		CHECK("numbers", a->number == 1 && attempts.items[1].number == 2);
-		CHECK("outcome", a->outcome == WH_OUTCOME_RETRY &&
-				     attempts.items[1].outcome == WH_OUTCOME_DELIVERED);
+		CHECK("outcome", a->outcome == WH_JOURNAL_OUTCOME_RETRY &&
+				     attempts.items[1].outcome == WH_JOURNAL_OUTCOME_DELIVERED);
 		CHECK("http", a->http_status == 503 && a->duration_ms == 7 && a->started_at > 0);
 		CHECK_STR("error", a->error, "HTTP 503 Service Unavailable");
 		CHECK("Authorization masked",
@@ -439,10 +439,10 @@ static void test_round_trip(void)
 
 	/* Final retry: back to the outbox, 5 s later, lease released. */
 	before = wh_journal_now();
-	r = result_of(WH_OUTCOME_RETRY, 0, 1);
+	r = result_of(WH_JOURNAL_OUTCOME_RETRY, 0, 1);
 	r.error = "connect: Connection refused";
 	CHECK("final retry", wh_journal_record(j, f.targets[1].id, &r, NULL, &err) == 0);
-	r = result_of(WH_OUTCOME_GONE, 410, 1);
+	r = result_of(WH_JOURNAL_OUTCOME_GONE, 410, 1);
 	CHECK("gone", wh_journal_record(j, f.targets[2].id, &r, NULL, &err) == 0);
 	CHECK("lookup", wh_journal_lookup(&list, j, f.id, &err) == 0);
 	if (list.count == 3) {
@@ -514,7 +514,7 @@ static void test_leases_and_schedule(void)
 	CHECK("claimed row shows the lease",
 	      list.count == 1 && strcmp(list.items[0].lease_owner, wh_journal_owner(b)) == 0);
 	wh_journal_deliveries_release(&list);
-	r = result_of(WH_OUTCOME_DELIVERED, 200, 1);
+	r = result_of(WH_JOURNAL_OUTCOME_DELIVERED, 200, 1);
 	CHECK("late record by the old owner",
 	      wh_journal_record(a, f.targets[1].id, &r, &lost, &err) == 0 && lost == 1);
 	CHECK("old owner did not change the status",
@@ -523,7 +523,7 @@ static void test_leases_and_schedule(void)
 	CHECK("but its attempt is recorded", sql_int(dir, "SELECT count(*) FROM attempts") == 1);
 	CHECK("old owner cannot renew",
 	      wh_journal_renew(a, f.targets[1].id, 1000, &err) == WH_ENOTFOUND);
-	r = result_of(WH_OUTCOME_RETRY, 503, 1);
+	r = result_of(WH_JOURNAL_OUTCOME_RETRY, 503, 1);
 	CHECK("new owner records",
 	      wh_journal_record(b, f.targets[1].id, &r, &lost, &err) == 0 && lost == 0);
 	CHECK("attempt 2", sql_int(dir, "SELECT max(number) FROM attempts") == 2);
@@ -547,7 +547,7 @@ static void test_leases_and_schedule(void)
 		CHECK("claim", wh_journal_claim_due(&list, a, &all, 60000, &err) == 0 &&
 				   list.count == 1 && list.items[0].deferrals == k - 1);
 		wh_journal_deliveries_release(&list);
-		r = result_of(WH_OUTCOME_RETRY, 500, 1);
+		r = result_of(WH_JOURNAL_OUTCOME_RETRY, 500, 1);
 		CHECK("record", wh_journal_record(a, id, &r, NULL, &err) == 0);
 		if (k <= 7)
 			CHECK("next step of the schedule",
@@ -565,7 +565,7 @@ static void test_leases_and_schedule(void)
 	fixture_init(&f, "gamma", "clusters_deployed", 1);
 	CHECK("insert", wh_journal_insert(a, &f.message, 1, 60000, &err) == 0);
 	before = wh_journal_now();
-	r = result_of(WH_OUTCOME_RETRY, 429, 1);
+	r = result_of(WH_JOURNAL_OUTCOME_RETRY, 429, 1);
 	r.retry_after_ms = 3600 * 1000;
 	CHECK("record 429", wh_journal_record(a, f.targets[0].id, &r, NULL, &err) == 0);
 	CHECK("Retry-After honoured",
@@ -638,9 +638,9 @@ static void test_twenty_writers(void)
 				status = 1;
 			}
 			for (int t = 0; !status && t < TARGETS; t++) {
-				struct wh_journal_result r =
-				    result_of(t % 3 ? WH_OUTCOME_DELIVERED : WH_OUTCOME_RETRY,
-					      t % 3 ? 200 : 503, 1);
+				struct wh_journal_result r = result_of(
+				    t % 3 ? WH_JOURNAL_OUTCOME_DELIVERED : WH_JOURNAL_OUTCOME_RETRY,
+				    t % 3 ? 200 : 503, 1);
 				if (wh_journal_record(j, f.targets[t].id, &r, NULL, &err) < 0) {
 					fprintf(stderr, "child %d: record: %s\n", p, err.message);
 					status = 1;
@@ -719,7 +719,7 @@ static void test_two_claimers(void)
 					break;
 				for (size_t i = 0; i < list.count; i++) {
 					struct wh_journal_result r =
-					    result_of(WH_OUTCOME_DELIVERED, 200, 1);
+					    result_of(WH_JOURNAL_OUTCOME_DELIVERED, 200, 1);
 					fprintf(out, "%" PRId64 "\n", list.items[i].id);
 					if (wh_journal_record(cj, list.items[i].id, &r, NULL,
 							      &err) < 0)
