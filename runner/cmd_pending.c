@@ -9,8 +9,6 @@
 		return wh_error_set(err, WH_EUSAGE, "'whrun %s' is not built yet", what);          \
 	}
 
-PENDING(wh_cmd_deliveries, "deliveries")
-PENDING(wh_cmd_show, "show")
 PENDING(wh_cmd_resend, "resend")
 PENDING(wh_cmd_retry, "retry")
 PENDING(wh_cmd_ping, "ping")
