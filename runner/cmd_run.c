@@ -20,8 +20,9 @@
 static void print_issues(const struct wh_schema_issues *issues, const char *stage,
 			 const char *origin)
 {
-	fprintf(stderr, "whrun: payload rejected by the %s schema of stage %s (%zu error%s); "
-			"nothing was sent\n",
+	fprintf(stderr,
+		"whrun: payload rejected by the %s schema of stage %s (%zu error%s); "
+		"nothing was sent\n",
 		origin, stage, issues->count, issues->count == 1 ? "" : "s");
 	for (size_t i = 0; i < issues->count; i++) {
 		const struct wh_schema_issue *is = &issues->items[i];
@@ -72,11 +73,11 @@ static int prepare(struct wh_dispatch *d, struct wh_config *config, struct wh_pa
 		if (!wh_hook_selected(hook, opts->stage, payload->json))
 			continue;
 		if (hook->kind == WH_KIND_PLUGIN) {
-			error = wh_error_set_at(err, WH_ECONFIG, hook->file, hook->line,
-						hook->column,
-						"hook %s: kind '%s' needs the plugin whrun-kind-%s, "
-						"which this whrun cannot run yet",
-						hook->name, hook->kind_name, hook->kind_name);
+			error =
+			    wh_error_set_at(err, WH_ECONFIG, hook->file, hook->line, hook->column,
+					    "hook %s: kind '%s' needs the plugin whrun-kind-%s, "
+					    "which this whrun cannot run yet",
+					    hook->name, hook->kind_name, hook->kind_name);
 			goto out;
 		}
 		if ((error = wh_dispatch_add_message(d, &m, hook, config->commit, opts->stage,

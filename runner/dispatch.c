@@ -465,7 +465,7 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 	    (response = strdup(at->response_headers))) {
 		result.response_headers = response_headers;
 		result.nresponse_headers =
-			parse_response_headers(response_headers, MAX_RESPONSE_HEADERS, response);
+		    parse_response_headers(response_headers, MAX_RESPONSE_HEADERS, response);
 	}
 	result.response_body = at->response_body;
 	result.response_body_len = at->response_body_len;
@@ -607,7 +607,8 @@ size_t wh_dispatch_summary(const struct wh_dispatch *d, FILE *out)
 			dl->delivery_id, dl->error[0] ? "  (" : "", dl->error,
 			dl->error[0] ? ")" : "");
 		if (dl->outcome == WH_OUTCOME_GONE)
-			fprintf(out, "warning: %s says %s is gone (410); remove or fix the target\n",
+			fprintf(out,
+				"warning: %s says %s is gone (410); remove or fix the target\n",
 				m->hook->name, t->url);
 		if (dl->outcome != WH_OUTCOME_DELIVERED && m->hook->required)
 			missing++;
@@ -627,14 +628,13 @@ json_t *wh_dispatch_summary_json(const struct wh_dispatch *d)
 
 		snprintf(id, sizeof(id), "dlv_%" PRId64, dl->delivery_id);
 		json_array_append_new(
-			list, json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:i, s:i, s:I, s:s?, s:b}",
-					"id", id, "message_id", m->id, "hook", m->hook->name,
-					"url", t->url, "method", t->method, "status",
-					status_word(dl), "http_status", (int)dl->http_status,
-					"attempts", dl->attempts, "duration_ms",
-					(json_int_t)dl->duration_ms, "error",
-					dl->error[0] ? dl->error : NULL, "required",
-					m->hook->required));
+		    list,
+		    json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:i, s:i, s:I, s:s?, s:b}", "id", id,
+			      "message_id", m->id, "hook", m->hook->name, "url", t->url, "method",
+			      t->method, "status", status_word(dl), "http_status",
+			      (int)dl->http_status, "attempts", dl->attempts, "duration_ms",
+			      (json_int_t)dl->duration_ms, "error", dl->error[0] ? dl->error : NULL,
+			      "required", m->hook->required));
 	}
 	return list;
 }

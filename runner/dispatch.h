@@ -34,7 +34,7 @@
 
 struct wh_dispatch_message {
 	char id[WH_MESSAGE_ID_SIZE];
-	char *type; /* the stage, or "ping" */
+	char *type;		    /* the stage, or "ping" */
 	const struct wh_hook *hook; /* borrowed from a config the caller keeps */
 	char commit[41];
 	char *body; /* the exact bytes sent (owned) */
@@ -47,7 +47,7 @@ struct wh_dispatch_message {
 struct wh_dispatch_delivery {
 	size_t message; /* index into messages */
 	size_t target_index;
-	int64_t delivery_id; /* the journal's; 0 until inserted */
+	int64_t delivery_id;  /* the journal's; 0 until inserted */
 	char **header_values; /* resolved values of target->headers (owned, wiped) */
 	char **header_masked; /* the same with references shown as *** (owned) */
 	char *basic_password; /* resolved (owned, wiped) */

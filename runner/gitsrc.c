@@ -552,7 +552,7 @@ static int folder_ids(struct folder_ids *ids, git_repository *repo, const git_co
 	const git_tree_entry *entry;
 	git_tree *tree = NULL;
 
-	if (cache->valid && git_oid_equal(&cache->tree, tree_id)) {
+	if (cache && cache->valid && git_oid_equal(&cache->tree, tree_id)) {
 		*ids = *cache;
 		return 0;
 	}
@@ -606,6 +606,26 @@ int wh_gitsrc_walk(struct wh_gitsrc *src, const git_oid *start, wh_gitsrc_walk_c
 			cache = theirs;
 			changed = !git_oid_equal(&mine.hooks, &theirs.hooks) ||
 				  !git_oid_equal(&mine.schemas, &theirs.schemas);
+			/* A merge whose config equals one of its other parents' only
+			 * brings that side's commits, which the walk lists itself (as
+			 * `git log -- hooks` does): skip it. */
+			for (unsigned int p = 1; changed && p < git_commit_parentcount(commit);
+			     p++) {
+				git_commit *other = NULL;
+				struct folder_ids side;
+
+				if (git_commit_parent(&other, commit, p) < 0 ||
+				    folder_ids(&side, src->repo, other, NULL) < 0) {
+					git_commit_free(other);
+					error = git_fail(err, WH_ECONFIG,
+							 "cannot read a parent of commit %s in %s",
+							 hex, src->path);
+					goto out;
+				}
+				git_commit_free(other);
+				changed = !git_oid_equal(&mine.hooks, &side.hooks) ||
+					  !git_oid_equal(&mine.schemas, &side.schemas);
+			}
 		} else {
 			changed = !git_oid_is_zero(&mine.hooks) || !git_oid_is_zero(&mine.schemas);
 		}

@@ -70,4 +70,20 @@ run_whrun --repo "$R" diff HEAD..HEAD
 contains "diff of equal refs" "$OUT" "No webhook definitions"
 expect_exit 3 "diff with a missing ref" --repo "$R" diff HEAD..nope
 expect_exit 2 "diff without a range" --repo "$R" diff HEAD
+
+# A merged pull request: the side branch's commit is listed once, the merge
+# commit that only brings it in is not.
+git -C "$R" checkout -q -b feature
+commit_file "$R" hooks/c.yaml 'version: 1
+webhooks:
+  - name: gamma
+    events: [cluster_deleted]
+    targets: [{url: "http://127.0.0.1:1/c"}]
+' "add gamma"
+git -C "$R" checkout -q main
+commit_file "$R" README.md "docs again" "docs on main"
+git -C "$R" merge -q --no-ff -m "Merge pull request #7" feature
+run_whrun --repo "$R" log -n 2 --output json
+equals "merge of a pull request" "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print([(e["subject"], [c["hook"] for c in e["hooks"]]) for e in json.load(sys.stdin)])')" \
+	"[('add gamma', ['gamma']), ('custom schema', [])]"
 done_testing
