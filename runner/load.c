@@ -106,10 +106,11 @@ out:
 }
 
 /*
- * Loads one definition file. The position table costs more than the parse
- * itself, and only findings need it: so the file is first checked without
- * positions, and only when that finds something is it parsed again with
- * them (parsing is deterministic) and checked again for located findings.
+ * Loads one definition file. The full position table costs more than the
+ * parse itself, and only findings need it: so the file is first checked
+ * with a table of the top two levels only (each hook's place), and only
+ * when that finds something is it parsed again with every position
+ * (parsing is deterministic) and checked again for located findings.
  */
 static int load_file(struct wh_config *config, struct wh_schema *hook_schema,
 		     const struct wh_config_file *f, const struct wh_yaml_limits *limits,
@@ -121,13 +122,18 @@ static int load_file(struct wh_config *config, struct wh_schema *hook_schema,
 	size_t nhooks = config->nhooks;
 	int error;
 
-	if (wh_yaml_load(&doc, NULL, f->data, f->size, f->path, limits, &file_err) < 0)
+	struct wh_yaml_limits light = *limits;
+
+	/* the cheap table still locates each hook (for list and cross-file findings) */
+	light.position_depth = 2;
+	if (wh_yaml_load(&doc, &positions, f->data, f->size, f->path, &light, &file_err) < 0)
 		return file_err.code == WH_ENOMEM ? WH_ENOMEM
 						  : wh_diags_add_error(diags, &file_err);
 	wh_diags_init(&scratch);
-	error = check_file(config, hook_schema, f, doc, NULL, &scratch);
+	error = check_file(config, hook_schema, f, doc, positions, &scratch);
 	json_decref(doc);
-	doc = NULL;
+	json_decref(positions);
+	doc = positions = NULL;
 	if (error < 0 || scratch.count == 0)
 		goto out;
 

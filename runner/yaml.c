@@ -101,6 +101,7 @@ void wh_yaml_limits_default(struct wh_yaml_limits *limits)
 	limits->max_depth = WH_YAML_MAX_DEPTH;
 	limits->max_nodes = WH_YAML_MAX_NODES;
 	limits->max_alias_bytes = WH_YAML_MAX_ALIAS_BYTES;
+	limits->position_depth = 0;
 }
 
 static struct mark mark_of(yaml_mark_t m)
@@ -300,6 +301,13 @@ static int record_position(struct loader *ld, struct mark at, const struct mark 
 
 	if (!ld->positions || !ld->record)
 		return 0;
+	if (ld->limits.position_depth) {
+		size_t tokens = 0;
+		for (size_t i = 0; i < ld->pointer.len; i++)
+			tokens += pointer[i] == '/';
+		if (tokens > ld->limits.position_depth)
+			return 0;
+	}
 	if (ld->pointer.len > ld->position_budget - ld->position_bytes)
 		return 0;
 	ld->position_bytes += ld->pointer.len;

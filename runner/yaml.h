@@ -67,6 +67,10 @@ struct wh_yaml_limits {
 				   default 100000 */
 	size_t max_alias_bytes; /* text (scalars and keys) that alias expansions may
 				   add in total; default 16 MiB */
+	size_t position_depth;	/* not a limit on the input: when not 0, positions are
+				   recorded only for pointers of at most this many
+				   tokens (2: "/webhooks/3"), a cheap table for callers
+				   that only locate top-level items; default 0 (all) */
 };
 
 #define WH_YAML_MAX_BYTES	(1024 * 1024)
