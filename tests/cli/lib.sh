@@ -123,15 +123,18 @@ start_verifier() {
 	exit 1
 }
 
-# jq_py EXPR FILE: evaluates a Python expression over JSON (d) or JSON lines (rows).
+# json_eval EXPR FILE: evaluates a Python expression over a JSON file (d) or
+# a JSON-lines file, *.jsonl or not valid JSON as a whole (rows).
 json_eval() {
 	python3 -c '
 import json, sys
 text = open(sys.argv[2]).read()
-try:
-    d = json.loads(text)
-except ValueError:
-    d = None
+d = None
+if not sys.argv[2].endswith(".jsonl"):
+    try:
+        d = json.loads(text)
+    except ValueError:
+        pass
 rows = [json.loads(l) for l in text.splitlines() if l.strip()] if d is None else None
 print(eval(sys.argv[1]))' "$1" "$2"
 }
