@@ -84,9 +84,14 @@ static int prepare(struct wh_dispatch *d, struct wh_config *config, struct wh_pa
 						     payload->text, payload->len, NULL, NULL, 0,
 						     err)) < 0)
 			goto out;
-		for (size_t t = 0; t < hook->ntargets; t++)
+		for (size_t t = 0; t < hook->ntargets; t++) {
+			if (!hook->targets[t].tls_verify)
+				fprintf(stderr,
+					"whrun: warning: %s: TLS verification is off for %s\n",
+					hook->name, hook->targets[t].url);
 			if ((error = wh_dispatch_add_delivery(d, m, t, 0, err)) < 0)
 				goto out;
+		}
 	}
 out:
 	wh_schema_issues_release(&issues);
