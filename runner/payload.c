@@ -99,49 +99,6 @@ int wh_stage_schema(struct wh_schema **out, const char **origin, const struct wh
 	return error == WH_ENOMEM ? error : error < 0 ? WH_ECONFIG : 0;
 }
 
-const json_t *wh_json_pointer_get(const json_t *doc, const char *pointer)
-{
-	const json_t *node = doc;
-	const char *p = pointer;
-	char token[1024];
-
-	if (*p == '\0')
-		return doc;
-	if (*p != '/')
-		return NULL;
-	while (node && *p == '/') {
-		size_t n = 0;
-
-		p++;
-		while (*p && *p != '/' && n + 1 < sizeof(token)) {
-			if (p[0] == '~' && p[1] == '0') {
-				token[n++] = '~';
-				p += 2;
-			} else if (p[0] == '~' && p[1] == '1') {
-				token[n++] = '/';
-				p += 2;
-			} else {
-				token[n++] = *p++;
-			}
-		}
-		token[n] = '\0';
-		if (json_is_object(node)) {
-			node = json_object_get(node, token);
-		} else if (json_is_array(node)) {
-			char *end;
-			unsigned long index;
-
-			if (!isdigit((unsigned char)token[0]) || (token[0] == '0' && token[1]))
-				return NULL;
-			index = strtoul(token, &end, 10);
-			node = *end ? NULL : json_array_get(node, index);
-		} else {
-			return NULL;
-		}
-	}
-	return *p ? NULL : node;
-}
-
 static int value_matches(const json_t *value, char *const *globs, size_t nglobs, int depth)
 {
 	char text[64];
@@ -175,7 +132,7 @@ int wh_hook_filters_match(const struct wh_hook *hook, const json_t *payload)
 {
 	for (size_t i = 0; i < hook->nfilters; i++) {
 		const struct wh_filter *f = &hook->filters[i];
-		const json_t *value = wh_json_pointer_get(payload, f->pointer);
+		const json_t *value = wh_json_pointer_get((json_t *)payload, f->pointer);
 
 		if (!value || !value_matches(value, f->globs, f->nglobs, 0))
 			return 0;

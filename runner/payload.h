@@ -45,9 +45,6 @@ void wh_payload_release(struct wh_payload *payload);
 int wh_stage_schema(struct wh_schema **out, const char **origin, const struct wh_config *config,
 		    const char *stage, struct wh_error *err);
 
-/* Value at an RFC 6901 JSON pointer, or NULL. Borrowed from doc. */
-const json_t *wh_json_pointer_get(const json_t *doc, const char *pointer);
-
 /* 1 when every filter of hook matches payload: the value at the filter's
  * pointer is a string matching one of its globs (fnmatch), a number or
  * boolean whose JSON text matches, or an array one element of which does. */

@@ -1052,7 +1052,7 @@ static int compile_ref(struct cctx *c, const char *keyword, int dynamic)
 		target = res->root;
 	} else if (frag[0] == '/') {
 		decoded = wh_suri_decode(frag);
-		target = decoded ? wh_spointer_get(res->root, decoded) : NULL;
+		target = decoded ? wh_json_pointer_get(res->root, decoded) : NULL;
 		if (target && !info_get(c->s, target)) {
 			/* a schema inside a keyword the scan does not know: scan it
 			 * now, as part of the resource the pointer started from */

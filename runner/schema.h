@@ -127,4 +127,8 @@ void wh_schema_free(struct wh_schema *schema);
 int wh_schema_parse(json_t **out, const char *text, size_t len, const char *what,
 		    struct wh_error *err);
 
+/* The value at an RFC 6901 JSON pointer in root ("" is root itself), or
+ * NULL when there is none. Borrowed from root. */
+json_t *wh_json_pointer_get(json_t *root, const char *pointer);
+
 #endif

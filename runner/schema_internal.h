@@ -270,7 +270,6 @@ char *wh_suri_split(const char *uri, const char **fragment);
 char *wh_suri_decode(const char *s);
 /* Follows a JSON pointer ("" or "/a/b", already percent-decoded) from
  * root; NULL when it does not lead anywhere. Borrowed. */
-json_t *wh_spointer_get(json_t *root, const char *pointer);
 /* Appends a pointer token (escaping ~ and /) to buf; 0 or WH_ENOMEM. */
 struct wh_buf;
 int wh_spointer_append(struct wh_buf *buf, const char *token);

@@ -218,7 +218,7 @@ char *wh_suri_decode(const char *s)
 	return out;
 }
 
-json_t *wh_spointer_get(json_t *root, const char *pointer)
+json_t *wh_json_pointer_get(json_t *root, const char *pointer)
 {
 	json_t *cur = root;
 	const char *p = pointer;

@@ -84,43 +84,41 @@ done_testing() {
 	exit $?
 }
 
-# start_receiver [ARGS...]: starts tests/tools/receiver.py on 127.0.0.1,
-# leaving its port in $RECV_PORT and its request log in $RECV_LOG.
+# start_server VAR CMD...: starts a test server that prints "PORT <n>" once
+# it listens, stops it at exit, and sets VAR to the port.
+start_server() {
+	local var=$1 out="$TMP/server-$RANDOM.out" port=""
+	shift
+	"$@" >"$out" 2>&1 &
+	at_exit "kill $! 2>/dev/null"
+	for _ in $(seq 200); do
+		port=$(sed -n 's/^PORT //p' "$out")
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	if [ -z "$port" ]; then
+		cat "$out" >&2
+		echo "test server did not start: $*" >&2
+		exit 1
+	fi
+	printf -v "$var" '%s' "$port"
+}
+
+# start_receiver [ARGS...]: tests/tools/receiver.py on 127.0.0.1; its port
+# in $RECV_PORT, its log of every request (JSON lines) in $RECV_LOG.
 start_receiver() {
 	RECV_LOG="$TMP/receiver-$RANDOM.jsonl"
 	: >"$RECV_LOG"
-	local out="$TMP/receiver-$RANDOM.out"
-	python3 "$WH_SOURCE_DIR/tests/tools/receiver.py" --log "$RECV_LOG" "$@" >"$out" 2>&1 &
-	local pid=$!
-	at_exit "kill $pid 2>/dev/null"
-	for _ in $(seq 100); do
-		RECV_PORT=$(sed -n 's/^PORT //p' "$out")
-		[ -n "$RECV_PORT" ] && return 0
-		sleep 0.05
-	done
-	cat "$out" >&2
-	echo "receiver did not start" >&2
-	exit 1
+	start_server RECV_PORT python3 "$WH_SOURCE_DIR/tests/tools/receiver.py" --log "$RECV_LOG" "$@"
 }
 
-# start_verifier CONFIG: starts tests/node/verifying-receiver.js, leaving
-# its port in $VER_PORT and its log in $VER_LOG.
+# start_verifier CONFIG: tests/node/verifying-receiver.js; its port in
+# $VER_PORT, its log in $VER_LOG.
 start_verifier() {
 	bash "$WH_SOURCE_DIR/tests/node/ensure-deps.sh" || exit 1
 	VER_LOG="$TMP/verifier-$RANDOM.jsonl"
 	: >"$VER_LOG"
-	local out="$TMP/verifier-$RANDOM.out"
-	node "$WH_SOURCE_DIR/tests/node/verifying-receiver.js" "$1" "$VER_LOG" >"$out" 2>&1 &
-	local pid=$!
-	at_exit "kill $pid 2>/dev/null"
-	for _ in $(seq 200); do
-		VER_PORT=$(sed -n 's/^PORT //p' "$out")
-		[ -n "$VER_PORT" ] && return 0
-		sleep 0.05
-	done
-	cat "$out" >&2
-	echo "verifying receiver did not start" >&2
-	exit 1
+	start_server VER_PORT node "$WH_SOURCE_DIR/tests/node/verifying-receiver.js" "$1" "$VER_LOG"
 }
 
 # json_eval EXPR FILE: evaluates a Python expression over a JSON file (d) or
