@@ -483,11 +483,27 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 	dl->nattempt_headers = 0;
 }
 
+/* Attempts that end together are journaled in one transaction. A batch
+ * that cannot start or commit is noted like a failed record: the
+ * deliveries stay pending in the outbox, never lost. */
+static void on_batch(int begin, void *ctx)
+{
+	struct wh_dispatch *d = ctx;
+	struct wh_error err = WH_ERROR_INIT;
+
+	if (!d->journal)
+		return;
+	if ((begin ? wh_journal_batch_begin(d->journal, &err)
+		   : wh_journal_batch_end(d->journal, &err)) < 0 &&
+	    !d->journal_error.code)
+		d->journal_error = err;
+}
+
 int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		    const struct wh_deliver_options *opts, struct wh_error *err)
 {
 	struct wh_request *reqs;
-	struct wh_deliver_callbacks cb = {on_prepare, on_attempted};
+	struct wh_deliver_callbacks cb = {on_prepare, on_attempted, on_batch};
 	int error;
 
 	if (!d->ndeliveries)
