@@ -574,10 +574,14 @@ static int run_loop(struct run *run, struct wh_error *err)
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
+			if (!completed && run->cb && run->cb->batch)
+				run->cb->batch(1, run->ctx);
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
 			finish_attempt(run, slot, msg->data.result);
 			completed++;
 		}
+		if (completed && run->cb && run->cb->batch)
+			run->cb->batch(0, run->ctx);
 		if (completed)
 			continue;
 		mc = curl_multi_poll(run->multi, NULL, 0, poll_timeout_ms(run, monotonic_ms()),

@@ -149,6 +149,13 @@ struct wh_deliver_callbacks {
 	 */
 	void (*attempted)(struct wh_request *req, const struct wh_attempt *attempt, int final,
 			  long next_delay_ms, void *ctx);
+	/*
+	 * Called with begin = 1 before the engine reports the attempts that
+	 * ended together (one turn of the loop), and with begin = 0 after
+	 * them, so that the caller can record them in one go (one journal
+	 * transaction). Nothing waits on the network in between. May be NULL.
+	 */
+	void (*batch)(int begin, void *ctx);
 };
 
 struct wh_deliver_options {

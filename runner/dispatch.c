@@ -61,6 +61,7 @@ void wh_dispatch_release(struct wh_dispatch *d)
 		free(m->body);
 		for (size_t k = 0; k < m->nsecrets; k++)
 			wh_free_secret(m->secrets[k]);
+		wh_sign_headers_free(m->sig, m->nsig);
 	}
 	free(d->messages);
 	free(d->deliveries);
@@ -299,9 +300,13 @@ static void header_add(struct header_set *hs, const char *name, const char *valu
 	free(line);
 }
 
-/* The headers of one attempt at now; *hs is the caller's to release. */
+/* The headers of one attempt at now; *hs is the caller's to release.
+ * With cache (the delivery's message), the signature headers are kept
+ * there and reused by the message's other targets signed at the same
+ * second (the same id, timestamp, body and secrets: the same bytes). */
 static int build_headers(struct header_set *hs, const struct wh_dispatch *d,
-			 const struct wh_dispatch_delivery *dl, int64_t now, struct wh_error *err)
+			 const struct wh_dispatch_delivery *dl, int64_t now,
+			 struct wh_dispatch_message *cache, struct wh_error *err)
 {
 	const struct wh_dispatch_message *m = &d->messages[dl->message];
 	const struct wh_hook *hook = m->hook;
@@ -328,11 +333,22 @@ static int build_headers(struct header_set *hs, const struct wh_dispatch *d,
 		req.body = m->body;
 		req.body_len = m->body_len;
 		req.header_name = hook->signature_header;
-		if ((error = wh_sign_headers(&sig, &nsig, &req, err)) < 0)
+		if (cache && cache->sig && cache->sig_stamp == now) {
+			sig = cache->sig;
+			nsig = cache->nsig;
+		} else if ((error = wh_sign_headers(&sig, &nsig, &req, err)) < 0) {
 			return error;
+		}
 		for (size_t i = 0; i < nsig; i++)
 			header_add(hs, sig[i].name, sig[i].value, NULL);
-		wh_sign_headers_free(sig, nsig);
+		if (cache && sig != cache->sig) {
+			wh_sign_headers_free(cache->sig, cache->nsig);
+			cache->sig = sig;
+			cache->nsig = nsig;
+			cache->sig_stamp = now;
+		} else if (!cache) {
+			wh_sign_headers_free(sig, nsig);
+		}
 	}
 	for (size_t i = 0; i < t->nheaders; i++)
 		header_add(hs, t->headers[i].name, dl->header_values[i], dl->header_masked[i]);
@@ -406,7 +422,8 @@ static int on_prepare(struct wh_request *req, int attempt, struct curl_slist **h
 	int error;
 
 	(void)attempt;
-	if ((error = build_headers(&hs, d, dl, (int64_t)time(NULL), err)) < 0) {
+	if ((error = build_headers(&hs, d, dl, (int64_t)time(NULL), &d->messages[dl->message],
+				   err)) < 0) {
 		header_set_release(&hs);
 		return error;
 	}
@@ -483,11 +500,27 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 	dl->nattempt_headers = 0;
 }
 
+/* Attempts that end together are journaled in one transaction. A batch
+ * that cannot start or commit is noted like a failed record: the
+ * deliveries stay pending in the outbox, never lost. */
+static void on_batch(int begin, void *ctx)
+{
+	struct wh_dispatch *d = ctx;
+	struct wh_error err = WH_ERROR_INIT;
+
+	if (!d->journal)
+		return;
+	if ((begin ? wh_journal_batch_begin(d->journal, &err)
+		   : wh_journal_batch_end(d->journal, &err)) < 0 &&
+	    !d->journal_error.code)
+		d->journal_error = err;
+}
+
 int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		    const struct wh_deliver_options *opts, struct wh_error *err)
 {
 	struct wh_request *reqs;
-	struct wh_deliver_callbacks cb = {on_prepare, on_attempted};
+	struct wh_deliver_callbacks cb = {on_prepare, on_attempted, on_batch};
 	int error;
 
 	if (!d->ndeliveries)
@@ -559,7 +592,7 @@ void wh_dispatch_print_requests(const struct wh_dispatch *d, FILE *out)
 
 		fprintf(out, "%s# hook %s, target %zu\n%s %s\n", i ? "\n" : "", m->hook->name,
 			dl->target_index + 1, t->method, t->url ? t->url : "(plugin)");
-		if (build_headers(&hs, d, dl, (int64_t)time(NULL), &err) == 0) {
+		if (build_headers(&hs, d, dl, (int64_t)time(NULL), NULL, &err) == 0) {
 			for (size_t h = 0; h < hs.nmasked; h++) {
 				/* signatures are derived from secrets: show them masked too */
 				const char *line = hs.masked[h];

@@ -42,6 +42,12 @@ struct wh_dispatch_message {
 	char *secrets[WH_MAX_SECRETS]; /* resolved (owned, wiped) */
 	size_t nsecrets;
 	int is_new; /* 1: not in the journal yet (wh_dispatch_insert writes it) */
+	/* The signature headers of the last attempt and their timestamp:
+	 * targets of one message sent in the same second share them (owned,
+	 * wh_sign_headers_free) instead of signing the body once each. */
+	struct wh_header *sig;
+	size_t nsig;
+	int64_t sig_stamp;
 };
 
 struct wh_dispatch_delivery {

@@ -260,6 +260,19 @@ int wh_journal_record(struct wh_journal *journal, int64_t delivery_id,
 		      const struct wh_journal_result *result, int *lease_lost,
 		      struct wh_error *err);
 
+/*
+ * Groups the wh_journal_record calls made until wh_journal_batch_end into
+ * one write transaction (each record stays atomic on its own: a failed
+ * one is undone alone), so that many attempts ending together cost one
+ * commit. Hold a batch only while recording, never across network waits:
+ * it holds the journal's write lock. Nests (only the outermost pair
+ * counts). When begin fails (the journal is busy), records fall back to a
+ * transaction each. wh_journal_batch_end commits; an error there loses
+ * the batch's records (their deliveries stay pending: at-least-once).
+ */
+int wh_journal_batch_begin(struct wh_journal *journal, struct wh_error *err);
+int wh_journal_batch_end(struct wh_journal *journal, struct wh_error *err);
+
 /* When a final retry recorded after `deferrals` earlier deferrals is due
  * again: now + schedule[deferrals], or -1 when the schedule is exhausted. */
 int64_t wh_journal_next_attempt(int64_t now, int deferrals);

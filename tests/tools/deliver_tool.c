@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct wh_deliver_options opts = {0};
-	struct wh_deliver_callbacks cb = {prepare, attempted};
+	struct wh_deliver_callbacks cb = {prepare, attempted, NULL};
 	struct wh_error err = WH_ERROR_INIT;
 	struct wh_request proto = {0}, *reqs = NULL;
 	struct tool tool = {{0}, 0};

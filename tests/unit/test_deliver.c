@@ -94,7 +94,7 @@ static void attempted(struct wh_request *req, const struct wh_attempt *a, int fi
 	wh_strlcpy(rec->body, a->response_body, sizeof(rec->body));
 }
 
-static const struct wh_deliver_callbacks callbacks = {prepare, attempted};
+static const struct wh_deliver_callbacks callbacks = {prepare, attempted, NULL};
 
 /* The record of attempt `number` of request `req`, or a zeroed one. */
 static const struct rec *attempt_of(const struct recorder *r, int req, int number)
