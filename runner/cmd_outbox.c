@@ -343,6 +343,8 @@ static int retry_batch(struct retry *r, int64_t deadline_ms, size_t *sent, struc
 			if (wh_dispatch_add_delivery(&d, index, list.items[i].target_index,
 						     list.items[i].id, &why) < 0)
 				hold(r, &list.items[i], &why);
+			else
+				d.deliveries[d.ndeliveries - 1].deferrals = list.items[i].deferrals;
 		}
 		error = 0;
 	}

@@ -435,7 +435,12 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 	dl->http_status = at->http_status;
 	dl->duration_ms = at->duration_ms;
 	wh_strlcpy(dl->error, at->error ? at->error : "", sizeof(dl->error));
-	dl->pending = final && at->outcome == WH_OUTCOME_RETRY;
+	/* a final retry goes back to the outbox, unless its schedule is
+	 * exhausted: then the journal marks it failed */
+	dl->pending = final && at->outcome == WH_OUTCOME_RETRY &&
+		      wh_journal_next_attempt(0, dl->deferrals) >= 0;
+	if (dl->pending)
+		dl->deferrals++;
 	dl->held = !final && at->outcome == WH_OUTCOME_RETRY;
 
 	if (!d->journal)
@@ -614,7 +619,13 @@ size_t wh_dispatch_summary(const struct wh_dispatch *d, FILE *out)
 			dl->duration_ms, dl->attempts, dl->attempts == 1 ? "" : "s",
 			dl->delivery_id, dl->error[0] ? "  (" : "", dl->error,
 			dl->error[0] ? ")" : "");
-		if (dl->outcome == WH_OUTCOME_GONE)
+		if (dl->outcome == WH_OUTCOME_GONE && dl->gone_before)
+			fprintf(
+			    out,
+			    "warning: %s says %s is gone (410), as it did to " WH_JOURNAL_ID_PREFIX
+			    "%" PRId64 "; remove or fix the target\n",
+			    m->hook->name, t->url, dl->gone_before);
+		else if (dl->outcome == WH_OUTCOME_GONE)
 			fprintf(out,
 				"warning: %s says %s is gone (410); remove or fix the target\n",
 				m->hook->name, t->url);

@@ -66,6 +66,7 @@ struct wh_dispatch_delivery {
 	int lease_lost;	     /* another process took it over */
 	int journal_missing; /* an attempt could not be journaled */
 	int64_t gone_before; /* an earlier delivery of this hook to this URL got a 410 */
+	int deferrals;	     /* outbox deferrals so far (the claimer sets it; 0 when new) */
 };
 
 struct wh_dispatch {
