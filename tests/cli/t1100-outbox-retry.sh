@@ -44,14 +44,15 @@ PAYLOAD="$WH_SOURCE_DIR/hooks/examples/clusters_deployed.json"
 # 1. The receiver is down for the whole run.
 expect_exit 1 "receiver down: exit 1" --repo "$R" --stage clusters_deployed --payload "$PAYLOAD"
 contains "receiver down: pending" "$OUT" "pending"
+# right away (the first step of the schedule is 5 s)
+expect_exit 0 "retry right away: nothing due yet" retry --repo "$R"
+contains "nothing due: says when" "$OUT" "nothing due in the outbox; the next pending delivery is due at"
 equals "3 pending, 2 attempts each, deferred once, no lease left" \
 	"$(sql "SELECT count(*), min(attempts), max(attempts), min(deferrals), count(lease_owner) FROM deliveries WHERE status = 'pending'")" "3|2|2|1|0"
 equals "attempt rows match" "$(sql "SELECT count(*) FROM attempts")" 6
 equals "next attempt about 5 s later (schedule step 1)" \
 	"$(sql "SELECT min(next_attempt_at - updated_at) >= 4900 AND max(next_attempt_at - updated_at) <= 5100 FROM deliveries")" 1
 
-expect_exit 0 "retry right away: nothing due yet" retry --repo "$R"
-contains "nothing due: says when" "$OUT" "nothing due in the outbox; the next pending delivery is due at"
 expect_exit 1 "retry --all, receiver still down: exit 1" retry --all --repo "$R"
 equals "one line per delivery" "$(printf '%s\n' "$OUT" | grep -c '^pending ')" 3
 equals "retry makes one try per due time (3 attempts, deferred twice)" \
