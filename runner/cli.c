@@ -456,7 +456,17 @@ void wh_cli_print_error(const struct wh_error *err)
 	fprintf(stderr, "whrun: %s%s\n", err->code == WH_EINTERNAL ? "internal error: " : "", line);
 }
 
-int wh_cli_main(int argc, char **argv)
+/* Commands that check opts->stop (see struct wh_stop). */
+static int honours_stop(const char *command)
+{
+	static const char *const names[] = {"run", "retry", "resend", "ping"};
+	for (size_t i = 0; i < WH_ARRAY_SIZE(names); i++)
+		if (strcmp(names[i], command) == 0)
+			return 1;
+	return 0;
+}
+
+int wh_cli_main(int argc, char **argv, struct wh_stop *stop)
 {
 	struct wh_options opts;
 	struct wh_error err = WH_ERROR_INIT;
@@ -485,6 +495,10 @@ int wh_cli_main(int argc, char **argv)
 		return 0;
 	}
 
+	if (stop && honours_stop(opts.command)) {
+		opts.stop = stop;
+		stop->honoured = 1;
+	}
 	error = find_command(opts.command)->run(&opts, &err);
 	if (error < 0 && err.message[0])
 		wh_cli_print_error(&err);

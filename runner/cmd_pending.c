@@ -9,10 +9,6 @@
 		return wh_error_set(err, WH_EUSAGE, "'whrun %s' is not built yet", what);          \
 	}
 
-PENDING(wh_cmd_resend, "resend")
-PENDING(wh_cmd_retry, "retry")
-PENDING(wh_cmd_ping, "ping")
-
 const char *wh_exec_path(void)
 {
 	const char *env = getenv("WHRUN_EXEC_PATH");

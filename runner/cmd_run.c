@@ -142,6 +142,7 @@ int wh_cmd_run(const struct wh_options *opts, struct wh_error *err)
 	dopts.max_time_s = opts->max_time;
 	dopts.allow_net = opts->allow_net;
 	dopts.nallow_net = opts->nallow_net;
+	dopts.stop = opts->stop ? &opts->stop->requested : NULL; /* SIGTERM: finish, journal */
 	if ((error = wh_dispatch_run(&d, journal, &dopts, err)) < 0)
 		goto out;
 

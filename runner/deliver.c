@@ -95,9 +95,12 @@ static double wall_seconds(void)
 }
 
 /* Past this point no attempt starts: the deadline, less the shortest
- * window in which an attempt could still get its answer. */
+ * window in which an attempt could still get its answer, or a stop asked
+ * for by the caller (which therefore ends the run like a deadline). */
 static int deadline_passed(const struct run *run, double now)
 {
+	if (run->opts->stop && *run->opts->stop)
+		return 1;
 	return run->deadline_ms > 0 && now >= run->deadline_ms - WH_DELIVER_MIN_WINDOW_MS;
 }
 

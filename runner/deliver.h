@@ -65,6 +65,7 @@
 #ifndef WH_DELIVER_H
 #define WH_DELIVER_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include <curl/curl.h>
@@ -164,6 +165,11 @@ struct wh_deliver_options {
 	const char *const *allow_net; /* CIDRs lifting the address guard */
 	size_t nallow_net;
 	const char *user_agent; /* NULL: no User-Agent header unless prepare adds one */
+	/* When not NULL and set (e.g. by a SIGTERM handler), the run stops as at
+	 * its deadline: no attempt starts any more, no retry is scheduled (the
+	 * attempt that ends is reported final), and transfers in flight finish
+	 * within their timeout and are reported. */
+	const volatile sig_atomic_t *stop;
 };
 
 /*

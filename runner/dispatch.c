@@ -452,7 +452,13 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 	dl->http_status = at->http_status;
 	dl->duration_ms = at->duration_ms;
 	wh_strlcpy(dl->error, at->error ? at->error : "", sizeof(dl->error));
-	dl->pending = final && at->outcome == WH_OUTCOME_RETRY;
+	/* a final retry goes back to the outbox, unless its schedule is
+	 * exhausted: then the journal marks it failed */
+	dl->pending = final && at->outcome == WH_OUTCOME_RETRY &&
+		      wh_journal_next_attempt(0, dl->deferrals) >= 0;
+	if (dl->pending)
+		dl->deferrals++;
+	dl->held = !final && at->outcome == WH_OUTCOME_RETRY;
 
 	if (!d->journal)
 		return;
@@ -534,6 +540,11 @@ int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		const struct wh_target *t = target_of(d, dl);
 		struct wh_request *r = &reqs[i];
 
+		/* a warning only: a failed lookup leaves it unset */
+		if (journal && t->url)
+			wh_journal_gone_before(&dl->gone_before, journal, m->hook->name, t->url,
+					       dl->delivery_id, NULL);
+
 		r->url = t->url;
 		r->method = t->method;
 		r->body = m->body;
@@ -543,7 +554,7 @@ int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		r->ca_file = t->ca_file;
 		r->basic_username = t->basic_username;
 		r->basic_password = dl->basic_password;
-		r->max_attempts = m->hook->retry_attempts;
+		r->max_attempts = d->max_attempts > 0 ? d->max_attempts : m->hook->retry_attempts;
 		r->backoff_ms = m->hook->backoff_ms;
 		r->max_backoff_ms = m->hook->max_backoff_ms;
 		r->userdata = dl;
@@ -551,9 +562,11 @@ int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 	error = wh_deliver_run(reqs, d->ndeliveries, opts, &cb, d, err);
 	for (size_t i = 0; i < d->ndeliveries; i++) {
 		struct wh_dispatch_delivery *dl = &d->deliveries[i];
-		if (dl->attempts == 0) {
-			/* never started (deadline): it stays pending in the outbox */
+		if (dl->attempts == 0 || dl->held) {
+			/* its next try never started (deadline, stop): it stays
+			 * pending in the outbox, free for the next claimer */
 			dl->pending = 1;
+			dl->held = 0;
 			if (journal)
 				wh_journal_release(journal, dl->delivery_id, NULL);
 		}
@@ -639,10 +652,24 @@ size_t wh_dispatch_summary(const struct wh_dispatch *d, FILE *out)
 			dl->duration_ms, dl->attempts, dl->attempts == 1 ? "" : "s",
 			dl->delivery_id, dl->error[0] ? "  (" : "", dl->error,
 			dl->error[0] ? ")" : "");
-		if (dl->outcome == WH_OUTCOME_GONE)
+		if (dl->outcome == WH_OUTCOME_GONE && dl->gone_before)
+			fprintf(
+			    out,
+			    "warning: %s says %s is gone (410), as it did to " WH_JOURNAL_ID_PREFIX
+			    "%" PRId64 "; remove or fix the target\n",
+			    m->hook->name, t->url, dl->gone_before);
+		else if (dl->outcome == WH_OUTCOME_GONE)
 			fprintf(out,
 				"warning: %s says %s is gone (410); remove or fix the target\n",
 				m->hook->name, t->url);
+		else if (dl->gone_before)
+			fprintf(out,
+				"warning: %s: %s answered 410 Gone to " WH_JOURNAL_ID_PREFIX
+				"%" PRId64 "; attempted anyway (%s); remove or fix the target\n",
+				m->hook->name, t->url, dl->gone_before,
+				dl->outcome == WH_OUTCOME_DELIVERED && !dl->pending
+				    ? "it accepted this one"
+				    : "still not delivered");
 		if (dl->outcome != WH_OUTCOME_DELIVERED && m->hook->required)
 			missing++;
 	}
@@ -657,17 +684,19 @@ json_t *wh_dispatch_summary_json(const struct wh_dispatch *d)
 		const struct wh_dispatch_delivery *dl = &d->deliveries[i];
 		const struct wh_dispatch_message *m = &d->messages[dl->message];
 		const struct wh_target *t = target_of(d, dl);
-		char id[32];
+		char id[32], gone[32];
 
 		snprintf(id, sizeof(id), "dlv_%" PRId64, dl->delivery_id);
+		snprintf(gone, sizeof(gone), "dlv_%" PRId64, dl->gone_before);
 		json_array_append_new(
 		    list,
-		    json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:i, s:i, s:I, s:s?, s:b}", "id", id,
-			      "message_id", m->id, "hook", m->hook->name, "url", t->url, "method",
-			      t->method, "status", status_word(dl), "http_status",
+		    json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:i, s:i, s:I, s:s?, s:b, s:s?}",
+			      "id", id, "message_id", m->id, "hook", m->hook->name, "url", t->url,
+			      "method", t->method, "status", status_word(dl), "http_status",
 			      (int)dl->http_status, "attempts", dl->attempts, "duration_ms",
 			      (json_int_t)dl->duration_ms, "error", dl->error[0] ? dl->error : NULL,
-			      "required", m->hook->required));
+			      "required", m->hook->required, "gone_before",
+			      dl->gone_before ? gone : NULL));
 	}
 	return list;
 }

@@ -68,8 +68,11 @@ struct wh_dispatch_delivery {
 	long duration_ms; /* of the last attempt */
 	char error[256];
 	int pending;	     /* still in the outbox after this run */
+	int held;	     /* our lease is held: the last attempt was not final */
 	int lease_lost;	     /* another process took it over */
 	int journal_missing; /* an attempt could not be journaled */
+	int64_t gone_before; /* an earlier delivery of this hook to this URL got a 410 */
+	int deferrals;	     /* outbox deferrals so far (the claimer sets it; 0 when new) */
 };
 
 struct wh_dispatch {
@@ -79,6 +82,10 @@ struct wh_dispatch {
 	size_t ndeliveries, adeliveries;
 	struct wh_journal *journal; /* borrowed, set by wh_dispatch_run */
 	struct wh_error journal_error;
+	/* Tries per delivery in this run; 0: the hook's retry.attempts.
+	 * `retry` makes one try per due time (the outbox schedule is the
+	 * retry policy there). */
+	int max_attempts;
 };
 
 void wh_dispatch_init(struct wh_dispatch *d);
@@ -116,12 +123,18 @@ void wh_dispatch_print_requests(const struct wh_dispatch *d, FILE *out);
 /* Delivers every delivery concurrently and journals each attempt. Returns
  * 0 (outcomes are in the deliveries), or a negative code when the engine
  * could not run at all. A journal failure mid-run is kept in
- * d->journal_error and the run goes on (the outbox rows already exist). */
+ * d->journal_error and the run goes on (the outbox rows already exist).
+ * Before sending, looks up in the journal whether each target answered 410
+ * to an earlier delivery (gone_before; it is attempted all the same). When
+ * the run ends early (opts->stop, the deadline), deliveries whose next
+ * try never started stay pending and their leases are given back, so
+ * another process may take them at once. */
 int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		    const struct wh_deliver_options *opts, struct wh_error *err);
 
-/* Prints one summary line per delivery; returns the number of required
- * deliveries that were not delivered. */
+/* Prints one summary line per delivery (and a warning for a target that
+ * is or was gone); returns the number of required deliveries that were
+ * not delivered. */
 size_t wh_dispatch_summary(const struct wh_dispatch *d, FILE *out);
 
 /* The same as a JSON array (new reference). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,8 @@ const size_t wh_journal_schedule_len = WH_ARRAY_SIZE(wh_journal_schedule_ms);
 struct wh_journal {
 	sqlite3 *db;
 	char *path;
-	char owner[64];
+	char owner[96];
+	char host[17]; /* this boot and pid namespace (see process_tag); "" when unknown */
 	struct {
 		const char *sql; /* a string literal: looked up by address */
 		sqlite3_stmt *stmt;
@@ -378,6 +380,117 @@ static char *column_dup(sqlite3_stmt *stmt, int col, int *oom)
 	return copy;
 }
 
+/* --- lease owners and their liveness ------------------------------------ */
+
+/*
+ * A lease owner is "<pid>-<16 hex random>@<host tag>:<start time>". The
+ * host tag is a 64-bit FNV-1a hash of the kernel's boot id and the inode of
+ * our pid namespace: two processes with the same tag see the same pids.
+ * The start time (clock ticks after boot, /proc/PID/stat field 22) tells a
+ * process from a later one that reused its pid.
+ */
+static void host_tag(char *out, size_t size)
+{
+	char boot[64] = "";
+	struct stat st;
+	uint64_t h = 1469598103934665603ULL;
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	char text[128];
+
+	wh_strlcpy(out, "", size);
+	if (f) {
+		if (!fgets(boot, sizeof(boot), f))
+			boot[0] = '\0';
+		fclose(f);
+	}
+	if (!boot[0] || stat("/proc/self/ns/pid", &st) < 0)
+		return;
+	boot[strcspn(boot, "\n")] = '\0';
+	snprintf(text, sizeof(text), "%s:%llu", boot, (unsigned long long)st.st_ino);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, size, "%016llx", (unsigned long long)h);
+}
+
+/* The start time of pid from /proc/PID/stat (field 22); 0 when unknown.
+ * *state (may be NULL) receives its state letter ('Z' for a zombie). */
+static unsigned long long process_stat(long pid, char *state)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0;
+	size_t n;
+	FILE *f;
+
+	if (state)
+		*state = '?';
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* "pid (comm) S ppid ...": comm may hold spaces and parentheses */
+	if (!(p = strrchr(buf, ')')) || p[1] != ' ' || !p[2])
+		return 0;
+	p += 2;
+	if (state)
+		*state = *p;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (p)
+		start = strtoull(p, NULL, 10);
+	return start;
+}
+
+static unsigned long long process_start_time(long pid)
+{
+	return process_stat(pid, NULL);
+}
+
+/* 1 when owner names a process of this host tag that no longer runs: no
+ * such pid, a zombie, or another process that reused the pid. 0 whenever
+ * that cannot be known for sure (another host or pid namespace, an owner
+ * written by an older whrun, no /proc): the lease then lasts until it
+ * expires. */
+static int owner_dead(const char *host, const char *owner)
+{
+	const char *at, *colon;
+	unsigned long long start, now_start;
+	char *end;
+	long pid;
+	char state;
+
+	if (!host[0] || !owner)
+		return 0;
+	errno = 0;
+	pid = strtol(owner, &end, 10);
+	if (errno || end == owner || *end != '-' || pid <= 0 || !(at = strchr(owner, '@')) ||
+	    strncmp(at + 1, host, strlen(host)) != 0 || at[1 + strlen(host)] != ':')
+		return 0;
+	colon = at + 1 + strlen(host);
+	start = strtoull(colon + 1, NULL, 10);
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	now_start = process_stat(pid, &state);
+	if (state == 'Z' || state == 'X')
+		return 1;
+	return start && now_start && now_start != start;
+}
+
+/* SQL: lease_dead(owner) -> 1 when owner_dead (see above). */
+static void sql_lease_dead(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const struct wh_journal *j = sqlite3_user_data(ctx);
+	const unsigned char *owner = argc == 1 ? sqlite3_value_text(argv[0]) : NULL;
+
+	sqlite3_result_int(ctx, owner_dead(j->host, (const char *)owner));
+}
+
 /* --- the state directory and opening ----------------------------------- */
 
 int wh_journal_state_dir(char **out, const char *state_dir, struct wh_error *err)
@@ -499,6 +612,12 @@ static int setup_schema(struct wh_journal *j, struct wh_error *err)
 	}
 	if (version == 0 && (error = exec_sql(j, schema_v1, err, "creating the schema")) < 0)
 		goto out;
+	/* Added after version 1 shipped; harmless to readers, so no new version. */
+	if ((error = exec_sql(j,
+			      "CREATE INDEX IF NOT EXISTS deliveries_gone ON deliveries (hook, "
+			      "url) WHERE status = 'gone'",
+			      err, "creating an index")) < 0)
+		goto out;
 	snprintf(sql, sizeof(sql),
 		 "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_write_open', '%" PRId64
 		 "')",
@@ -557,6 +676,9 @@ static int configure(struct wh_journal *j, int writer, struct wh_error *err)
 
 	sqlite3_busy_timeout(j->db, WH_JOURNAL_BUSY_MS);
 	sqlite3_extended_result_codes(j->db, 0);
+	if (sqlite3_create_function(j->db, "lease_dead", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, j,
+				    sql_lease_dead, NULL, NULL) != SQLITE_OK)
+		return db_error(j, sqlite3_errcode(j->db), err, "configuring");
 	if ((error = exec_sql(j, "PRAGMA foreign_keys = ON", err, "configuring")) < 0)
 		return error;
 	if (!writer)
@@ -648,8 +770,11 @@ int wh_journal_open(struct wh_journal **out, const char *dir, enum wh_journal_op
 	}
 	if ((error = random_bytes(token, sizeof(token), err)) < 0)
 		goto out;
-	snprintf(j->owner, sizeof(j->owner), "%ld-%02x%02x%02x%02x%02x%02x%02x%02x", (long)getpid(),
-		 token[0], token[1], token[2], token[3], token[4], token[5], token[6], token[7]);
+	host_tag(j->host, sizeof(j->host));
+	snprintf(j->owner, sizeof(j->owner), "%ld-%02x%02x%02x%02x%02x%02x%02x%02x@%s:%llu",
+		 (long)getpid(), token[0], token[1], token[2], token[3], token[4], token[5],
+		 token[6], token[7], j->host[0] ? j->host : "none",
+		 process_start_time((long)getpid()));
 
 	if (writer) {
 		if ((error = make_dirs(dir, err)) < 0 || (error = create_file(j->path, err)) < 0 ||
@@ -934,7 +1059,8 @@ int wh_journal_claim_due(struct wh_journal_deliveries *out, struct wh_journal *j
 	    (error = prepare(&select, j,
 			     "SELECT " DELIVERY_COLUMNS
 			     "WHERE d.status = 'pending' AND (d.lease_until IS NULL OR "
-			     "d.lease_until <= ?1) AND (?2 OR d.next_attempt_at <= ?1) AND (?3 IS "
+			     "d.lease_until <= ?1 OR lease_dead(d.lease_owner)) AND (?2 OR "
+			     "d.next_attempt_at <= ?1) AND (?3 IS "
 			     "NULL OR d.hook = ?3) ORDER BY d.next_attempt_at, d.id LIMIT ?4",
 			     err)) < 0 ||
 	    (error = prepare(&update, j,
@@ -1278,6 +1404,59 @@ int wh_journal_list(struct wh_journal_deliveries *out, struct wh_journal *journa
 	sqlite3_finalize(stmt);
 	if (error < 0)
 		wh_journal_deliveries_release(out);
+	return error;
+}
+
+int wh_journal_gone_before(int64_t *out, struct wh_journal *journal, const char *hook,
+			   const char *url, int64_t before_id, struct wh_error *err)
+{
+	struct wh_journal *j = journal;
+	sqlite3_stmt *stmt = NULL;
+	int error, rc;
+
+	*out = 0;
+	if ((error = prepare(&stmt, j,
+			     "SELECT max(id) FROM deliveries WHERE hook = ?1 AND url = ?2 AND "
+			     "status = 'gone' AND (?3 = 0 OR id < ?3)",
+			     err)) < 0)
+		return error;
+	bind_text(stmt, 1, hook);
+	bind_text(stmt, 2, url);
+	sqlite3_bind_int64(stmt, 3, before_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	else
+		error = db_error(j, rc, err, "reading deliveries");
+	sqlite3_finalize(stmt);
+	return error;
+}
+
+int wh_journal_next_due(int64_t *out, struct wh_journal *journal, const char *hook,
+			struct wh_error *err)
+{
+	struct wh_journal *j = journal;
+	sqlite3_stmt *stmt = NULL;
+	int error, rc;
+
+	*out = 0;
+	/* A row leased by a live process is due again when its lease ends at
+	 * the earliest; a dead owner's lease counts as ended (claim agrees). */
+	if ((error = prepare(&stmt, j,
+			     "SELECT min(CASE WHEN lease_until IS NOT NULL AND lease_until > ?2 "
+			     "AND NOT lease_dead(lease_owner) THEN max(lease_until, "
+			     "next_attempt_at) ELSE next_attempt_at END) FROM deliveries WHERE "
+			     "status = 'pending' AND (?1 IS NULL OR hook = ?1)",
+			     err)) < 0)
+		return error;
+	bind_text(stmt, 1, hook);
+	sqlite3_bind_int64(stmt, 2, wh_journal_now());
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	else
+		error = db_error(j, rc, err, "reading deliveries");
+	sqlite3_finalize(stmt);
 	return error;
 }
 

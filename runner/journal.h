@@ -17,11 +17,30 @@
  *   lose the last attempt records, which at worst makes a delivery pending
  *   again and sends it twice (at-least-once, never at-most-once).
  * - Leases: a delivery is sent only by the process holding its lease
- *   (lease_owner = "<pid>-<random>", lease_until). Insert and claim take
- *   the lease in the same IMMEDIATE transaction that makes the row visible
- *   as theirs, so two processes never hold one delivery at once; a lease
- *   that expired (its process died) is taken over by the next claimer.
- *   Only the lease holder changes a delivery's status.
+ *   (lease_owner, lease_until). Insert and claim take the lease in the
+ *   same IMMEDIATE transaction that makes the row visible as theirs, so two
+ *   processes never hold one delivery at once. Only the lease holder
+ *   changes a delivery's status.
+ * - A lease ends when it expires or when its owner is known to be dead,
+ *   whichever comes first. lease_owner is
+ *   "<pid>-<16 hex random>@<host tag>:<start time>": the host tag hashes
+ *   the kernel's boot id with our pid namespace, the start time is the
+ *   process's (/proc/PID/stat). A claimer with the same host tag treats
+ *   the lease as ended when that pid is gone (kill(pid, 0) fails with
+ *   ESRCH), is a zombie, or now belongs to a process started at another
+ *   time. That is sound because the journal is a local file that only
+ *   processes of one host share (SQLite's WAL needs shared memory, so not
+ *   across machines); the pid namespace in the tag keeps containers that
+ *   share a state directory from judging each other's pids. When the
+ *   check cannot say (another tag, an owner without one, no /proc), only
+ *   expiry ends the lease.
+ *   Why this rather than short leases renewed while working: a whrun
+ *   killed with SIGKILL (or by the OOM killer, or a CI runner tearing the
+ *   job down) leaves its rows leased; with the owner check an immediate
+ *   `whrun retry` picks them up, with no renewal traffic on the journal
+ *   during a run and no risk that a process paused in a long transfer (or
+ *   stopped with SIGSTOP) loses a lease it still uses. Leases stay long
+ *   (10 minutes, a bound on one run's in-run retries) as the fallback.
  * - Every write is one short BEGIN IMMEDIATE transaction; no transaction
  *   is held across network I/O. A busy timeout (10 s) absorbs contention,
  *   so parallel processes wait instead of failing with "database is locked".
@@ -110,7 +129,8 @@ int wh_journal_open(struct wh_journal **out, const char *dir, enum wh_journal_op
 		    struct wh_error *err);
 void wh_journal_close(struct wh_journal *journal);
 
-/* This handle's lease owner, "<pid>-<16 hex>" (borrowed). */
+/* This handle's lease owner, "<pid>-<16 hex>@<host tag>:<start time>"
+ * (borrowed; see the top of this file). */
 const char *wh_journal_owner(const struct wh_journal *journal);
 
 /* The database path (borrowed). */
@@ -197,7 +217,8 @@ struct wh_journal_claim_filter {
 /*
  * `whrun retry`: in one IMMEDIATE transaction, takes up to limit pending
  * deliveries that are due (or all pending with filter->all) and not leased
- * by a live lease, oldest due first, and leases them to this handle for
+ * by a live lease (one that has not expired and whose owner is not known
+ * to be dead), oldest due first, and leases them to this handle for
  * lease_ms. *out (the caller releases it) holds what was claimed; it may be
  * empty.
  */
@@ -343,6 +364,18 @@ int wh_journal_get_attempts(struct wh_journal_attempts *out, struct wh_journal *
 
 /* 1 when a header of that name must never be stored in clear. */
 int wh_journal_header_is_secret(const char *name);
+
+/* The newest delivery of hook to url, older than before_id (0: any), that
+ * ended `gone` (a 410), into *out; 0 when there is none. */
+int wh_journal_gone_before(int64_t *out, struct wh_journal *journal, const char *hook,
+			   const char *url, int64_t before_id, struct wh_error *err);
+
+/* When the next pending delivery (of hook, or any when NULL) may be
+ * claimed (ms since the epoch: its next attempt time, or the end of a live
+ * lease held on it), into *out; 0 when nothing is pending. For `retry
+ * --watch`, which sleeps until then. */
+int wh_journal_next_due(int64_t *out, struct wh_journal *journal, const char *hook,
+			struct wh_error *err);
 
 /* Milliseconds since the epoch, and RFC 3339 UTC with milliseconds
  * ("2026-11-22T10:00:00.123Z") into out (at least 32 bytes). */

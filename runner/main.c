@@ -1,22 +1,58 @@
 /*
  * main: process-wide set-up only (library initialisation, locale-free
- * behaviour, SIGPIPE), then the CLI. Everything else lives in the library.
+ * behaviour, SIGPIPE, the SIGINT/SIGTERM stop request), then the CLI.
+ * Everything else lives in the library.
+ *
+ * SIGINT and SIGTERM: while a command that delivers runs, the first one
+ * only sets the stop request (struct wh_stop): the command starts nothing
+ * new, lets attempts in flight finish and journals them, gives the rest
+ * back to the outbox and exits. The handler is one-shot (SA_RESETHAND), so
+ * a second signal kills at once, which loses nothing either: the outbox
+ * rows exist, and a dead process's leases end with it (journal.h). Other
+ * commands keep the default action. No SA_RESTART: a blocking call returns
+ * EINTR so the command sees the request without waiting for a timeout.
  */
 #include <signal.h>
+#include <string.h>
 
 #include <curl/curl.h>
 #include <git2.h>
 
 #include "cli.h"
 
+static struct wh_stop stop;
+
+static void on_stop_signal(int sig)
+{
+	if (!stop.honoured) {
+		/* the handler was reset on entry: the default action applies */
+		raise(sig);
+		return;
+	}
+	stop.requested = 1;
+}
+
+static void install_stop_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	int code;
 
 	signal(SIGPIPE, SIG_IGN);
+	install_stop_handlers();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || git_libgit2_init() < 0)
 		return 3;
-	code = wh_cli_main(argc, argv);
+	code = wh_cli_main(argc, argv, &stop);
 	git_libgit2_shutdown();
 	curl_global_cleanup();
 	return code;

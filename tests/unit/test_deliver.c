@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -631,6 +632,55 @@ static void test_deadline(void)
 	CHECK("nothing sent for it", logged("/ok?never", NULL, 0) == 0);
 }
 
+/* The stop request (a SIGTERM handler's flag; here SIGALRM's): attempts
+ * in flight finish and are reported, nothing new starts. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void test_stop(void)
+{
+	struct wh_request reqs[2];
+	struct wh_deliver_options opts = {0};
+	struct itimerval timer = {{0, 0}, {0, 300000}};
+	struct sigaction sa;
+	double elapsed;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	opts.stop = &stop_flag;
+	opts.concurrency = 1;
+
+	/* Set before the run: nothing starts. */
+	stop_flag = 1;
+	request(&reqs[0], url(0, "/ok?stop-before"), 3, 100, 5000);
+	CHECK("run", deliver(&rec, reqs, 1, &opts, &elapsed) == 0);
+	CHECK("stopped before: nothing started",
+	      reqs[0].attempts == 0 && rec.n == 0 && logged("/ok?stop-before", NULL, 0) == 0);
+
+	/* Set (by SIGALRM) while the first request is in flight. */
+	stop_flag = 0;
+	request(&reqs[0], url(0, "/sleep/800?stop"), 3, 100, 5000);
+	request(&reqs[1], url(1, "/ok?after-stop"), 3, 100, 5000);
+	setitimer(ITIMER_REAL, &timer, NULL);
+	CHECK("run", deliver(&rec, reqs, 2, &opts, &elapsed) == 0);
+	printf("stop at 300 ms: run ended after %.0f ms (attempt in flight: 800 ms)\n", elapsed);
+	CHECK("the attempt in flight finished", reqs[0].attempts == 1 &&
+						    reqs[0].outcome == WH_OUTCOME_DELIVERED &&
+						    attempt_of(&rec, 0, 1)->final);
+	CHECK("the next one never started",
+	      reqs[1].attempts == 0 && logged("/ok?after-stop", NULL, 0) == 0);
+	CHECK("ended when the transfer did", elapsed >= 700 && elapsed < 2000);
+
+	signal(SIGALRM, SIG_DFL);
+}
+
 static void test_reuse(void)
 {
 	struct wh_request reqs[3];
@@ -716,6 +766,7 @@ int main(void)
 	test_request_shape();
 	test_retry_after();
 	test_deadline();
+	test_stop();
 	test_reuse();
 	test_bad_allow_net();
 	test_concurrency(64, 100, 1900);

@@ -214,8 +214,13 @@ static void test_open_and_modes(void)
 					  "WHERE journal_mode = 'wal'") == 1);
 	CHECK("schema version", sql_int(nested, "PRAGMA user_version") == WH_JOURNAL_SCHEMA);
 	CHECK_STR("path", wh_journal_path(j), db);
-	CHECK("owner is pid-token", strtol(wh_journal_owner(j), NULL, 10) == (long)getpid() &&
-					strlen(strchr(wh_journal_owner(j), '-')) == 17);
+	{
+		const char *owner = wh_journal_owner(j), *dash = strchr(owner, '-');
+		const char *at = strchr(owner, '@');
+		CHECK("owner is pid-token@host:start",
+		      strtol(owner, NULL, 10) == (long)getpid() && dash && at && at - dash == 17 &&
+			  strlen(at) > 18 && at[17] == ':' && strtoull(at + 18, NULL, 10) > 0);
+	}
 	wh_journal_close(j);
 	j = NULL;
 
@@ -763,50 +768,134 @@ static void test_two_claimers(void)
 	free(dir);
 }
 
-/* At-least-once: a process killed (SIGKILL, no close, no cleanup) right
- * after the outbox insert leaves pending rows that a later `retry` claims
- * once the dead process's lease has expired. */
-static void test_killed_writer(void)
+/* Runs a child that opens the journal, inserts a message of hook with 3
+ * targets leased for 10 minutes, says so on a pipe, then waits for the
+ * parent to close its end (or to be killed). Returns the child's pid; *gate
+ * is the parent's end to close. */
+static pid_t leasing_child(const char *dir, const char *hook, int *gate)
 {
-	char *dir = new_dir();
-	struct wh_error err = WH_ERROR_INIT;
-	struct wh_journal *j;
-	struct wh_journal_deliveries list = {0};
-	struct wh_journal_claim_filter due = {NULL, 0, 0};
-	int done[2], status = 0;
+	int done[2], hold[2];
 	char c = 0;
 	pid_t pid;
 
-	CHECK("pipe", pipe(done) == 0);
+	if (pipe(done) < 0 || pipe(hold) < 0)
+		return -1;
 	pid = fork();
 	if (pid == 0) {
+		struct wh_error err = WH_ERROR_INIT;
 		struct wh_journal *cj = NULL;
 		struct fixture f;
 
 		close(done[0]);
-		fixture_init(&f, "killed", "clusters_deployed", 3);
+		close(hold[1]);
+		fixture_init(&f, hook, "clusters_deployed", 3);
 		if (wh_journal_open(&cj, dir, WH_JOURNAL_CREATE, &err) < 0 ||
-		    wh_journal_insert(cj, &f.message, 1, 50, &err) < 0)
+		    wh_journal_insert(cj, &f.message, 1, 10 * 60 * 1000, &err) < 0)
 			_exit(1);
 		if (write(done[1], "i", 1) != 1) /* "about to send the first byte" */
 			_exit(1);
-		raise(SIGKILL);
-		_exit(2);
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0); /* no close, no release: as if it died */
 	}
 	close(done[1]);
-	CHECK("child inserted", read(done[0], &c, 1) == 1 && c == 'i');
+	close(hold[0]);
+	if (read(done[0], &c, 1) != 1 || c != 'i')
+		pid = -1;
 	close(done[0]);
+	*gate = hold[1];
+	return pid;
+}
+
+static size_t claim_count(struct wh_journal *j, const char *hook)
+{
+	struct wh_error err = WH_ERROR_INIT;
+	struct wh_journal_deliveries list = {0};
+	struct wh_journal_claim_filter due = {hook, 0, 0};
+	size_t n = 0;
+
+	if (wh_journal_claim_due(&list, j, &due, 60000, &err) == 0)
+		n = list.count;
+	else
+		fprintf(stderr, "claim: %s\n", err.message);
+	for (size_t i = 0; i < list.count; i++)
+		if (list.items[i].attempts != 0)
+			n = 1000; /* never: nothing was attempted */
+	wh_journal_deliveries_release(&list);
+	return n;
+}
+
+/* At-least-once: a process killed (SIGKILL, no close, no cleanup) right
+ * after the outbox insert leaves pending rows leased for 10 minutes; the
+ * next claimer sees that the owner is dead and takes them at once. A live
+ * owner keeps its rows; a zombie, a reused pid and an owner of another host
+ * or pid namespace are judged as the journal's header says. */
+static void test_killed_writer(void)
+{
+	char *dir = new_dir();
+	struct wh_journal *j;
+	int gate = -1, status = 0;
+	pid_t pid;
+	char sql[512];
+
+	pid = leasing_child(dir, "killed", &gate);
+	CHECK("child inserted", pid > 0);
+	j = open_create(dir);
+	CHECK("a live owner keeps its lease", j && claim_count(j, "killed") == 0);
+	kill(pid, SIGKILL);
+	/* not reaped yet: a zombie is dead too */
+	for (int i = 0; i < 200; i++) {
+		char path[64], buf[256] = "";
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+		if ((f = fopen(path, "r"))) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[n] = '\0';
+			fclose(f);
+		}
+		if (strstr(buf, ") Z "))
+			break;
+		sleep_ms(5);
+	}
+	CHECK("a zombie owner's rows are taken at once", j && claim_count(j, "killed") == 3);
 	waitpid(pid, &status, 0);
 	CHECK("child was killed", WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	j = open_create(dir);
-	CHECK("lease still held at first",
-	      j && wh_journal_claim_due(&list, j, &due, 60000, &err) == 0 && list.count == 0);
-	wh_journal_deliveries_release(&list);
-	sleep_ms(60);
-	CHECK("found after the lease expired",
-	      j && wh_journal_claim_due(&list, j, &due, 60000, &err) == 0 && list.count == 3 &&
-		  list.items[0].attempts == 0 && strcmp(list.items[0].hook, "killed") == 0);
-	wh_journal_deliveries_release(&list);
+	close(gate);
+
+	pid = leasing_child(dir, "reaped", &gate);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(gate);
+	CHECK("a reaped owner's rows are taken at once", j && claim_count(j, "reaped") == 3);
+
+	/* Another host tag with a dead pid: only expiry ends the lease. */
+	pid = leasing_child(dir, "foreign", &gate);
+	close(gate);
+	waitpid(pid, &status, 0);
+	snprintf(sql, sizeof(sql),
+		 "UPDATE deliveries SET lease_owner = '%ld-0123456789abcdef@ffffffffffffffff:1' "
+		 "WHERE hook = 'foreign'",
+		 (long)pid);
+	{
+		char *path = wh_strdupf("%s/journal.db", dir);
+		sqlite3 *db = NULL;
+		CHECK("rewrite owners", sqlite3_open(path, &db) == SQLITE_OK &&
+					    sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+		/* our own pid, started at another time: a reused pid */
+		snprintf(sql, sizeof(sql),
+			 "UPDATE deliveries SET lease_owner = '%ld-0123456789abcdef@' || "
+			 "substr('%s', instr('%s', '@') + 1, 16) || ':1' WHERE hook = 'foreign' "
+			 "AND target_index = 0",
+			 (long)getpid(), wh_journal_owner(j), wh_journal_owner(j));
+		CHECK("reused pid owner", sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+		sqlite3_close(db);
+		free(path);
+	}
+	CHECK("another host's lease lasts; a reused pid's does not",
+	      j && claim_count(j, "foreign") == 1);
+	CHECK("the one taken is the reused pid's",
+	      sql_int(dir, "SELECT target_index FROM deliveries WHERE hook = 'foreign' AND "
+			   "lease_owner NOT LIKE '%@ffffffffffffffff:1'") == 0);
 	wh_journal_close(j);
 	free(dir);
 }
