@@ -24,6 +24,7 @@ int wh_cmd_resend(const struct wh_options *opts, struct wh_error *err);
 int wh_cmd_retry(const struct wh_options *opts, struct wh_error *err);
 int wh_cmd_ping(const struct wh_options *opts, struct wh_error *err);
 int wh_cmd_schema(const struct wh_options *opts, struct wh_error *err);
+int wh_cmd_plugins(const struct wh_options *opts, struct wh_error *err);
 
 /* Prints every finding on stderr as "path:line:col: error: message". */
 void wh_print_diags(const struct wh_diags *diags);

@@ -91,6 +91,8 @@ struct wh_config {
 	struct wh_hook *hooks;
 	size_t nhooks, alloc;
 	json_t *schemas; /* stage name -> schema document, from the repo's schemas/ */
+	int check_plugins; /* set by the caller before loading: check plugin kinds'
+			    * targets with their describe schema (plugin.h); `validate` */
 };
 
 #define WH_DEFAULT_TIMEOUT_MS	    10000
