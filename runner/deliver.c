@@ -7,7 +7,10 @@
  * Fresh slots start in order through a cursor; slots waiting for a retry
  * sit in a small list with their due time and go first when due. The poll
  * timeout is the nearest of curl's own timers, the next due retry and the
- * deadline, so waiting never blocks running transfers.
+ * deadline, so waiting never blocks running transfers. A slot of a
+ * plugin request runs a process instead of a transfer: its pipes and
+ * pidfd join the poll as extra descriptors, its deadline joins the
+ * timeout, and each pass of the loop drains every running plugin.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,14 +65,16 @@ struct run {
 	CURL **pool; /* idle easy handles, at most concurrency */
 	size_t npool;
 	int running, concurrency;
-	size_t *procs; /* indexes of slots running a plugin */
-	size_t nprocs;
-	struct curl_waitfd *waitfds; /* WH_PLUGIN_WAITFDS per concurrency slot */
-	double deadline_ms;	     /* monotonic; 0 = none */
+	double deadline_ms; /* monotonic; 0 = none */
 	struct wh_netguard guard;
 	const struct wh_deliver_options *opts;
 	const struct wh_deliver_callbacks *cb;
 	void *ctx;
+
+	/* plugin attempts in flight (plugin.h) */
+	size_t *procs; /* indexes of their slots */
+	size_t nprocs;
+	struct curl_waitfd *waitfds; /* WH_PLUGIN_WAITFDS per concurrency slot */
 };
 
 const char *wh_outcome_name(enum wh_outcome outcome)
@@ -374,9 +379,10 @@ static int setup_easy(struct run *run, struct slot *slot, long timeout_ms)
 	return bad ? -1 : 0;
 }
 
+static int start_plugin(struct run *run, struct slot *slot, double now);
+
 /* Starts the next attempt of slot. Returns 0 (the attempt runs, or ended
  * at once and was reported), or WH_EINTERNAL when the multi handle failed. */
-static int start_plugin(struct run *run, struct slot *slot, double now);
 
 static int start_attempt(struct run *run, struct slot *slot, double now)
 {

@@ -682,10 +682,10 @@ size_t wh_dispatch_summary(const struct wh_dispatch *d, FILE *out)
 		else
 			wh_strlcpy(code, "no response", sizeof(code));
 		fprintf(out, "%-9s %s -> %s %s  %s  %ld ms  %d attempt%s  dlv_%" PRId64 "%s%s%s\n",
-			word, m->hook->name, t->method, t->url ? t->url : "(plugin)", code,
-			dl->duration_ms, dl->attempts, dl->attempts == 1 ? "" : "s",
-			dl->delivery_id, dl->error[0] ? "  (" : "", dl->error,
-			dl->error[0] ? ")" : "");
+			word, m->hook->name, m->plugin ? m->hook->kind_name : t->method,
+			t->url ? t->url : "(plugin)", code, dl->duration_ms, dl->attempts,
+			dl->attempts == 1 ? "" : "s", dl->delivery_id, dl->error[0] ? "  (" : "",
+			dl->error, dl->error[0] ? ")" : "");
 		if (dl->outcome == WH_OUTCOME_GONE)
 			fprintf(out,
 				"warning: %s says %s is gone (410); remove or fix the target\n",
