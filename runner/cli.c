@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "plugin.h"
 #include "util.h"
 #include "banned.h"
 
@@ -129,6 +130,9 @@ static const struct command_def commands[] = {
      "validate JSON instances against a JSON Schema (draft 2020-12 or draft-07)",
      COMMON | BIT(OPT_SCHEMA) | BIT(OPT_INSTANCE) | BIT(OPT_NDJSON) | BIT(OPT_REMOTE), 1, 1,
      wh_cmd_schema},
+    {"plugins", "whrun plugins",
+     "plugin kinds found (whrun-kind-NAME on $WHRUN_PLUGIN_PATH, --exec-path, $PATH)", COMMON, 0, 0,
+     wh_cmd_plugins},
 };
 
 static const struct command_def *find_command(const char *name)
@@ -445,6 +449,7 @@ static void print_help(FILE *out, const struct command_def *cmd)
 	fprintf(out, "\ncommon options:\n");
 	print_options(out, COMMON);
 	fprintf(out, "  %-24s %s\n", "--version", "print the version");
+	fprintf(out, "  %-24s %s\n", "--exec-path", "print the directory of the shipped plugins");
 	fprintf(out, "\n'whrun COMMAND --help' tells more about each command.\n");
 }
 
@@ -480,7 +485,7 @@ int wh_cli_main(int argc, char **argv, struct wh_stop *stop)
 			return 0;
 		}
 		if (strcmp(argv[i], "--exec-path") == 0) {
-			printf("%s\n", wh_exec_path());
+			printf("%s\n", wh_plugin_libexec_dir());
 			return 0;
 		}
 	}

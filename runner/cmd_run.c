@@ -72,14 +72,6 @@ static int prepare(struct wh_dispatch *d, struct wh_config *config, struct wh_pa
 
 		if (!wh_hook_selected(hook, opts->stage, payload->json))
 			continue;
-		if (hook->kind == WH_KIND_PLUGIN) {
-			error =
-			    wh_error_set_at(err, WH_ECONFIG, hook->file, hook->line, hook->column,
-					    "hook %s: kind '%s' needs the plugin whrun-kind-%s, "
-					    "which this whrun cannot run yet",
-					    hook->name, hook->kind_name, hook->kind_name);
-			goto out;
-		}
 		if ((error = wh_dispatch_add_message(d, &m, hook, config->commit, opts->stage,
 						     payload->text, payload->len, NULL, NULL, 0,
 						     err)) < 0)

@@ -20,6 +20,7 @@ int wh_cmd_validate(const struct wh_options *opts, struct wh_error *err)
 	struct wh_error dirty_err = WH_ERROR_INIT;
 
 	wh_config_init(&config);
+	config.check_plugins = 1;
 	wh_diags_init(&diags);
 	error = wh_load_at_ref(&config, &src, &commit, opts->repo, opts->ref, &diags, err);
 	if (error < 0 && error != WH_ECONFIG)

@@ -24,6 +24,7 @@ int wh_cmd_resend(const struct wh_options *opts, struct wh_error *err);
 int wh_cmd_retry(const struct wh_options *opts, struct wh_error *err);
 int wh_cmd_ping(const struct wh_options *opts, struct wh_error *err);
 int wh_cmd_schema(const struct wh_options *opts, struct wh_error *err);
+int wh_cmd_plugins(const struct wh_options *opts, struct wh_error *err);
 
 /* Prints every finding on stderr as "path:line:col: error: message". */
 void wh_print_diags(const struct wh_diags *diags);
@@ -34,9 +35,5 @@ json_t *wh_diags_to_json(const struct wh_diags *diags, int severity);
 
 /* Prints value on stdout as indented JSON and a newline; consumes value. */
 int wh_print_json(json_t *value, struct wh_error *err);
-
-/* whrun's libexec directory (plugins), as `whrun --exec-path` prints it:
- * $WHRUN_EXEC_PATH when set, else the directory configured at build time. */
-const char *wh_exec_path(void);
 
 #endif

@@ -90,7 +90,9 @@ struct wh_config {
 	char commit[41]; /* hex sha the definitions were read at */
 	struct wh_hook *hooks;
 	size_t nhooks, alloc;
-	json_t *schemas; /* stage name -> schema document, from the repo's schemas/ */
+	json_t *schemas;   /* stage name -> schema document, from the repo's schemas/ */
+	int check_plugins; /* set by the caller before loading: check plugin kinds'
+			    * targets with their describe schema (plugin.h); `validate` */
 };
 
 #define WH_DEFAULT_TIMEOUT_MS	    10000

@@ -7,7 +7,10 @@
  * Fresh slots start in order through a cursor; slots waiting for a retry
  * sit in a small list with their due time and go first when due. The poll
  * timeout is the nearest of curl's own timers, the next due retry and the
- * deadline, so waiting never blocks running transfers.
+ * deadline, so waiting never blocks running transfers. A slot of a
+ * plugin request runs a process instead of a transfer: its pipes and
+ * pidfd join the poll as extra descriptors, its deadline joins the
+ * timeout, and each pass of the loop drains every running plugin.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 #include "config.h"
 #include "deliver.h"
 #include "netguard.h"
+#include "plugin.h"
 #include "util.h"
 #include "banned.h"
 
@@ -45,6 +49,11 @@ struct slot {
 	int refused;
 	char refused_addr[WH_NETGUARD_ADDR_MAX], refused_lift[WH_NETGUARD_ADDR_MAX];
 	char errbuf[CURL_ERROR_SIZE];
+
+	/* a plugin attempt in flight (plugin.h) */
+	struct wh_plugin_proc *proc;
+	double proc_deadline_ms;
+	long proc_timeout_ms;
 };
 
 struct run {
@@ -61,6 +70,11 @@ struct run {
 	const struct wh_deliver_options *opts;
 	const struct wh_deliver_callbacks *cb;
 	void *ctx;
+
+	/* plugin attempts in flight (plugin.h) */
+	size_t *procs; /* indexes of their slots */
+	size_t nprocs;
+	struct curl_waitfd *waitfds; /* WH_PLUGIN_WAITFDS per concurrency slot */
 };
 
 const char *wh_outcome_name(enum wh_outcome outcome)
@@ -368,8 +382,11 @@ static int setup_easy(struct run *run, struct slot *slot, long timeout_ms)
 	return bad ? -1 : 0;
 }
 
+static int start_plugin(struct run *run, struct slot *slot, double now);
+
 /* Starts the next attempt of slot. Returns 0 (the attempt runs, or ended
  * at once and was reported), or WH_EINTERNAL when the multi handle failed. */
+
 static int start_attempt(struct run *run, struct slot *slot, double now)
 {
 	struct wh_request *req = slot->req;
@@ -377,6 +394,9 @@ static int start_attempt(struct run *run, struct slot *slot, double now)
 	struct curl_slist *expect;
 	long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : WH_DEFAULT_TIMEOUT_MS;
 	int number = req->attempts + 1;
+
+	if (req->plugin_path)
+		return start_plugin(run, slot, now);
 
 	slot->headers = NULL;
 	slot->errbuf[0] = '\0';
@@ -489,6 +509,121 @@ static void finish_attempt(struct run *run, struct slot *slot, CURLcode result)
 	release_attempt(slot);
 }
 
+/* -- plugin attempts ----------------------------------------------------- */
+
+/* Starts `plugin deliver` for the slot's next attempt (see deliver.h). */
+static int start_plugin(struct run *run, struct slot *slot, double now)
+{
+	struct wh_request *req = slot->req;
+	struct wh_error perr = WH_ERROR_INIT;
+	long timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : WH_DEFAULT_TIMEOUT_MS;
+	struct curl_slist *headers = NULL;
+	char *input;
+	size_t input_len;
+	int error, prepared;
+
+	slot->timeout_capped = 0;
+	if (run->deadline_ms > 0 && run->deadline_ms - now < (double)timeout_ms) {
+		timeout_ms = (long)(run->deadline_ms - now);
+		if (timeout_ms < 1)
+			timeout_ms = 1;
+		slot->timeout_capped = 1;
+	}
+	req->plugin_deadline = wall_seconds() + (double)timeout_ms / 1000.0;
+	req->plugin_input = NULL;
+	req->plugin_input_len = 0;
+	prepared = run->cb && run->cb->prepare &&
+		   run->cb->prepare(req, req->attempts + 1, &headers, &perr, run->ctx) == 0;
+	curl_slist_free_all(headers);
+	input = req->plugin_input;
+	input_len = req->plugin_input_len;
+	req->plugin_input = NULL;
+	req->plugin_input_len = 0;
+	if (!prepared || !input) {
+		if (input)
+			wh_wipe(input, input_len);
+		free(input);
+		report_local(run, slot, WH_OUTCOME_FAILED,
+			     perr.message[0] ? perr.message : "no plugin request was prepared");
+		return 0;
+	}
+	slot->started_ms = now;
+	slot->started_wall = wall_seconds();
+	error = wh_plugin_proc_start(&slot->proc, req->plugin_path, "deliver", req->plugin_env,
+				     input, input_len, WH_DELIVER_BODY_MAX, &perr);
+	if (input)
+		wh_wipe(input, input_len);
+	free(input);
+	if (error < 0) {
+		/* the executable vanished, or no process could be made: the outbox retries */
+		report_local(run, slot, WH_OUTCOME_RETRY, perr.message);
+		return 0;
+	}
+	slot->proc_deadline_ms = now + (double)timeout_ms;
+	slot->proc_timeout_ms = timeout_ms;
+	slot->state = SLOT_RUNNING;
+	run->procs[run->nprocs++] = (size_t)(slot - run->slots);
+	run->running++;
+	return 0;
+}
+
+static void finish_plugin(struct run *run, size_t index, int timed_out)
+{
+	struct slot *slot = &run->slots[run->procs[index]];
+	struct wh_plugin_result res;
+	struct wh_attempt attempt;
+
+	if (timed_out)
+		wh_plugin_proc_kill(slot->proc);
+	memset(&attempt, 0, sizeof(attempt));
+	attempt.number = slot->req->attempts + 1;
+	attempt.started_at = slot->started_wall;
+	attempt.duration_ms = (long)(monotonic_ms() - slot->started_ms + 0.5);
+	attempt.remote_ip = attempt.response_headers = "";
+	attempt.retry_after_ms = -1;
+	if (wh_plugin_proc_result(&res, slot->proc, timed_out, slot->proc_timeout_ms,
+				  slot->timeout_capped) < 0) {
+		attempt.response_body = "";
+		attempt.error = "out of memory reading the plugin's result";
+		attempt.outcome = WH_OUTCOME_RETRY;
+	} else {
+		attempt.response_body = res.output;
+		attempt.response_body_len = res.output_len;
+		attempt.body_truncated = res.output_truncated;
+		attempt.error = res.error;
+		attempt.outcome = res.outcome;
+	}
+	run->procs[index] = run->procs[--run->nprocs];
+	run->running--;
+	report(run, slot, &attempt, 1);
+	wh_plugin_result_release(&res);
+	wh_plugin_proc_free(slot->proc);
+	slot->proc = NULL;
+}
+
+/* Reads what the running plugins wrote and ends those that exited or ran
+ * out of time. Returns how many attempts ended. */
+static int service_plugins(struct run *run)
+{
+	double now = monotonic_ms();
+	int ended = 0;
+
+	for (size_t i = 0; i < run->nprocs;) {
+		struct slot *slot = &run->slots[run->procs[i]];
+
+		if (wh_plugin_proc_service(slot->proc)) {
+			finish_plugin(run, i, 0);
+			ended++;
+		} else if (now >= slot->proc_deadline_ms) {
+			finish_plugin(run, i, 1);
+			ended++;
+		} else {
+			i++;
+		}
+	}
+	return ended;
+}
+
 /* -- the loop ------------------------------------------------------------ */
 
 /* Starts due retries first, then fresh requests, while there is room. */
@@ -528,13 +663,18 @@ static int start_ready(struct run *run)
  * due or the deadline comes, when either could start something. With
  * every slot busy, or past the deadline, only transfers can change
  * anything, and they wake the poll themselves. */
-static int poll_timeout_ms(const struct run *run, double now)
+static int poll_timeout_ms(const struct run *run, double now, int tick)
 {
-	double wait = 1000.0;
+	double wait = tick ? 20.0 : 1000.0; /* tick: a plugin's exit cannot be polled */
 	size_t i;
 
+	for (i = 0; i < run->nprocs; i++) {
+		double left = run->slots[run->procs[i]].proc_deadline_ms - now;
+		if (left < wait)
+			wait = left < 0 ? 0 : left;
+	}
 	if (run->running >= run->concurrency || deadline_passed(run, now))
-		return (int)wait;
+		return (int)(wait + 0.999);
 	for (i = 0; i < run->nwaiting; i++) {
 		double left = run->slots[run->waiting[i]].due_ms - now;
 		if (left < wait)
@@ -550,7 +690,8 @@ static int run_loop(struct run *run, struct wh_error *err)
 	int error = 0;
 
 	for (;;) {
-		int still = 0, queued, completed = 0;
+		int still = 0, queued, completed = 0, batched = 0, tick;
+		size_t nwait;
 		CURLMsg *msg;
 		CURLMcode mc;
 		double now;
@@ -577,18 +718,27 @@ static int run_loop(struct run *run, struct wh_error *err)
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			if (!completed && run->cb && run->cb->batch)
+			if (!batched && run->cb && run->cb->batch) {
 				run->cb->batch(1, run->ctx);
+				batched = 1;
+			}
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
 			finish_attempt(run, slot, msg->data.result);
 			completed++;
 		}
-		if (completed && run->cb && run->cb->batch)
+		if (run->nprocs)
+			completed += service_plugins(run);
+		if (batched)
 			run->cb->batch(0, run->ctx);
 		if (completed)
 			continue;
-		mc = curl_multi_poll(run->multi, NULL, 0, poll_timeout_ms(run, monotonic_ms()),
-				     NULL);
+		nwait = 0;
+		tick = 0;
+		for (size_t i = 0; i < run->nprocs; i++)
+			nwait += wh_plugin_proc_waitfds(run->slots[run->procs[i]].proc,
+							run->waitfds + nwait, &tick);
+		mc = curl_multi_poll(run->multi, nwait ? run->waitfds : NULL, (unsigned)nwait,
+				     poll_timeout_ms(run, monotonic_ms(), tick), NULL);
 		if (mc != CURLM_OK) {
 			error =
 			    wh_error_set(err, WH_EINTERNAL, "libcurl: %s", curl_multi_strerror(mc));
@@ -633,7 +783,9 @@ int wh_deliver_run(struct wh_request *reqs, size_t n, const struct wh_deliver_op
 	run.slots = calloc(n, sizeof(*run.slots));
 	run.waiting = calloc(n, sizeof(*run.waiting));
 	run.pool = calloc((size_t)run.concurrency, sizeof(*run.pool));
-	if (!run.slots || !run.waiting || !run.pool) {
+	run.procs = calloc((size_t)run.concurrency, sizeof(*run.procs));
+	run.waitfds = calloc((size_t)run.concurrency * WH_PLUGIN_WAITFDS, sizeof(*run.waitfds));
+	if (!run.slots || !run.waiting || !run.pool || !run.procs || !run.waitfds) {
 		error = wh_error_set(err, WH_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -656,8 +808,11 @@ out:
 				curl_easy_cleanup(run.slots[i].easy);
 				release_attempt(&run.slots[i]);
 			}
+			wh_plugin_proc_free(run.slots[i].proc);
 		}
 	}
+	free(run.procs);
+	free(run.waitfds);
 	for (i = 0; i < run.npool; i++)
 		curl_easy_cleanup(run.pool[i]);
 	curl_multi_cleanup(run.multi);

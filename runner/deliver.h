@@ -59,6 +59,18 @@
  * when a reused keep-alive connection turns out dead before any response
  * byte; receivers dedupe on webhook-id, as at-least-once delivery needs.
  *
+ * Plugin requests (plugin_path set, SPEC section 9): each attempt runs
+ * `plugin_path deliver` (plugin.h) with the bytes that the prepare_plugin
+ * callback builds on stdin, instead of an HTTP transfer. It takes a
+ * concurrency slot like a transfer; its stdout/stderr pipes and pidfd are
+ * polled in the same curl_multi_poll as the transfers, so the loop never
+ * blocks on a plugin; its timeout (capped by the run deadline) kills its
+ * process group. Its attempt has http_status 0, the plugin's stdout as
+ * response_body, and the outcome the plugin printed (a non-zero exit, no
+ * or malformed output or a timeout: RETRY), with the error summary and
+ * the plugin's capped stderr in `error`. In-run retries, backoff and the
+ * deadline apply as to HTTP.
+ *
  * What it does not do: build bodies or headers, sign, resolve secrets,
  * journal, or schedule retries beyond the run (the caller's outbox).
  */
@@ -104,6 +116,18 @@ struct wh_request {
 	int max_attempts;			     /* tries in this run, first included; >= 1 */
 	long backoff_ms, max_backoff_ms;
 	void *userdata; /* the caller's */
+
+	/* plugin kinds: the executable that delivers (NULL: HTTP), and the
+	 * environment it runs in (NULL-terminated). Before each attempt the
+	 * engine sets plugin_deadline (unix seconds the attempt must end by)
+	 * and calls prepare, which sets plugin_input to what the plugin reads
+	 * on stdin (malloc'ed; the engine wipes and frees it); the headers
+	 * prepare returns are ignored. */
+	const char *plugin_path;
+	char *const *plugin_env;
+	double plugin_deadline;
+	char *plugin_input;
+	size_t plugin_input_len;
 
 	/* results */
 	int attempts;		 /* attempts made (0: never started, or prepare failed first) */

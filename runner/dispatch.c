@@ -53,6 +53,7 @@ void wh_dispatch_release(struct wh_dispatch *d)
 		free_list(dl->header_values, nheaders, 1);
 		free_list(dl->header_masked, nheaders, 0);
 		wh_free_secret(dl->basic_password);
+		wh_plugin_json_free_secret(dl->plugin_target);
 		free_list(dl->attempt_headers, dl->nattempt_headers, 0);
 	}
 	for (size_t i = 0; i < d->nmessages; i++) {
@@ -100,6 +101,11 @@ int wh_dispatch_add_message(struct wh_dispatch *d, size_t *index, const struct w
 	wh_strlcpy(m->commit, commit, sizeof(m->commit));
 	if (!(m->type = strdup(type)))
 		return wh_error_set(err, WH_ENOMEM, "out of memory");
+	if (hook->kind == WH_KIND_PLUGIN &&
+	    (error = wh_plugin_find(&m->plugin, hook->kind_name, err)) < 0) {
+		wh_error_prefix(err, "hook %s (%s:%d)", hook->name, hook->file, hook->line);
+		goto fail;
+	}
 
 	for (size_t i = 0; i < hook->nsecrets; i++) {
 		if ((error = wh_secret_resolve(&m->secrets[i], hook->secrets[i], err)) < 0) {
@@ -188,12 +194,21 @@ int wh_dispatch_add_delivery(struct wh_dispatch *d, size_t message, size_t targe
 		wh_error_prefix(err, "hook %s, basic_auth password", hook->name);
 		goto fail;
 	}
+	if (d->messages[message].plugin &&
+	    ((error = wh_plugin_check_target(d->messages[message].plugin, hook, target_index,
+					     err)) < 0 ||
+	     (error = wh_plugin_resolve_fields(&dl->plugin_target, t->fields, err)) < 0)) {
+		if (error != WH_ECONFIG || !err->path[0])
+			wh_error_prefix(err, "hook %s, target %zu", hook->name, target_index + 1);
+		goto fail;
+	}
 	d->ndeliveries++;
 	return 0;
 fail:
 	free_list(dl->header_values, t->nheaders, 1);
 	free_list(dl->header_masked, t->nheaders, 0);
 	wh_free_secret(dl->basic_password);
+	wh_plugin_json_free_secret(dl->plugin_target);
 	memset(dl, 0, sizeof(*dl));
 	return error;
 }
@@ -413,6 +428,9 @@ static enum wh_journal_outcome journal_outcome(enum wh_outcome outcome)
 
 #define MAX_RESPONSE_HEADERS 64
 
+static int prepare_plugin(struct wh_request *req, int attempt, struct wh_error *err,
+			  struct wh_dispatch *d);
+
 static int on_prepare(struct wh_request *req, int attempt, struct curl_slist **headers,
 		      struct wh_error *err, void *ctx)
 {
@@ -422,6 +440,8 @@ static int on_prepare(struct wh_request *req, int attempt, struct curl_slist **h
 	int error;
 
 	(void)attempt;
+	if (req->plugin_path)
+		return prepare_plugin(req, attempt, err, d);
 	if ((error = build_headers(&hs, d, dl, (int64_t)time(NULL), &d->messages[dl->message],
 				   err)) < 0) {
 		header_set_release(&hs);
@@ -452,6 +472,7 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 	dl->http_status = at->http_status;
 	dl->duration_ms = at->duration_ms;
 	wh_strlcpy(dl->error, at->error ? at->error : "", sizeof(dl->error));
+	dl->error[strcspn(dl->error, "\n")] = '\0'; /* a plugin's stderr follows: journal only */
 	/* a final retry goes back to the outbox, unless its schedule is
 	 * exhausted: then the journal marks it failed */
 	dl->pending = final && at->outcome == WH_OUTCOME_RETRY &&
@@ -522,17 +543,72 @@ static void on_batch(int begin, void *ctx)
 		d->journal_error = err;
 }
 
+/* A plugin attempt's stdin request (attempt number and deadline change). */
+static int prepare_plugin(struct wh_request *req, int attempt, struct wh_error *err,
+			  struct wh_dispatch *d)
+{
+	struct wh_dispatch_delivery *dl = req->userdata;
+	const struct wh_dispatch_message *m = &d->messages[dl->message];
+	struct wh_plugin_request pr;
+
+	memset(&pr, 0, sizeof(pr));
+	pr.hook = m->hook;
+	pr.message_id = m->id;
+	pr.type = m->type;
+	pr.commit = m->commit;
+	pr.body = m->body;
+	pr.body_len = m->body_len;
+	pr.target = dl->plugin_target;
+	pr.target_index = dl->target_index;
+	pr.secrets = (const char *const *)m->secrets;
+	pr.nsecrets = m->nsecrets;
+	pr.attempt = attempt;
+	pr.max_attempts = req->max_attempts;
+	pr.deadline = req->plugin_deadline;
+	return wh_plugin_request_build(&req->plugin_input, &req->plugin_input_len, &pr, err);
+}
+
+/* The environment of this run's plugins: every variable that one of its
+ * hooks references is left out (NULL when none runs a plugin). */
+static char **plugin_env(const struct wh_dispatch *d, int *nomem)
+{
+	const struct wh_hook **hooks;
+	size_t n = 0;
+	int any = 0;
+	char **env;
+
+	*nomem = 0;
+	for (size_t i = 0; i < d->nmessages; i++)
+		any |= d->messages[i].plugin != NULL;
+	if (!any)
+		return NULL;
+	if (!(hooks = calloc(d->nmessages, sizeof(*hooks)))) {
+		*nomem = 1;
+		return NULL;
+	}
+	for (size_t i = 0; i < d->nmessages; i++)
+		hooks[n++] = d->messages[i].hook;
+	env = wh_plugin_child_env(hooks, n);
+	*nomem = !env;
+	free(hooks);
+	return env;
+}
+
 int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		    const struct wh_deliver_options *opts, struct wh_error *err)
 {
 	struct wh_request *reqs;
 	struct wh_deliver_callbacks cb = {on_prepare, on_attempted, on_batch};
-	int error;
+	char **env;
+	int error, nomem;
 
 	if (!d->ndeliveries)
 		return 0;
-	if (!(reqs = calloc(d->ndeliveries, sizeof(*reqs))))
+	env = plugin_env(d, &nomem);
+	if (nomem || !(reqs = calloc(d->ndeliveries, sizeof(*reqs)))) {
+		wh_plugin_env_free(env);
 		return wh_error_set(err, WH_ENOMEM, "out of memory");
+	}
 	d->journal = journal;
 	for (size_t i = 0; i < d->ndeliveries; i++) {
 		struct wh_dispatch_delivery *dl = &d->deliveries[i];
@@ -558,6 +634,10 @@ int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		r->backoff_ms = m->hook->backoff_ms;
 		r->max_backoff_ms = m->hook->max_backoff_ms;
 		r->userdata = dl;
+		if (m->plugin) {
+			r->plugin_path = m->plugin->path;
+			r->plugin_env = env;
+		}
 	}
 	error = wh_deliver_run(reqs, d->ndeliveries, opts, &cb, d, err);
 	for (size_t i = 0; i < d->ndeliveries; i++) {
@@ -572,6 +652,7 @@ int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		}
 	}
 	free(reqs);
+	wh_plugin_env_free(env);
 	d->journal = NULL;
 	return error;
 }
@@ -648,10 +729,10 @@ size_t wh_dispatch_summary(const struct wh_dispatch *d, FILE *out)
 		else
 			wh_strlcpy(code, "no response", sizeof(code));
 		fprintf(out, "%-9s %s -> %s %s  %s  %ld ms  %d attempt%s  dlv_%" PRId64 "%s%s%s\n",
-			word, m->hook->name, t->method, t->url ? t->url : "(plugin)", code,
-			dl->duration_ms, dl->attempts, dl->attempts == 1 ? "" : "s",
-			dl->delivery_id, dl->error[0] ? "  (" : "", dl->error,
-			dl->error[0] ? ")" : "");
+			word, m->hook->name, m->plugin ? m->hook->kind_name : t->method,
+			t->url ? t->url : "(plugin)", code, dl->duration_ms, dl->attempts,
+			dl->attempts == 1 ? "" : "s", dl->delivery_id, dl->error[0] ? "  (" : "",
+			dl->error, dl->error[0] ? ")" : "");
 		if (dl->outcome == WH_OUTCOME_GONE && dl->gone_before)
 			fprintf(
 			    out,

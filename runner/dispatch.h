@@ -15,6 +15,14 @@
  * resend), webhook-timestamp (this attempt's unix time), the signature
  * headers over that timestamp, then the target's own headers.
  *
+ * Plugin kinds (plugin.h) go through the same path: the plugin is found
+ * (and the target's fields checked against its describe schema) when the
+ * message and delivery are added, references inside the target's fields
+ * are resolved then, and each attempt's stdin request is built just
+ * before it starts, with that attempt's number and deadline. The plugin
+ * runs with the environment minus every variable the run's hooks name in
+ * a ${env:...} reference.
+ *
  * What it does not do: choose hooks (payload.c), decide exit codes (the
  * commands), or talk HTTP itself (deliver.c).
  */
@@ -31,6 +39,7 @@
 #include "envelope.h"
 #include "error.h"
 #include "journal.h"
+#include "plugin.h"
 
 struct wh_dispatch_message {
 	char id[WH_MESSAGE_ID_SIZE];
@@ -48,15 +57,17 @@ struct wh_dispatch_message {
 	struct wh_header *sig;
 	size_t nsig;
 	int64_t sig_stamp;
+	const struct wh_plugin *plugin; /* plugin kinds: borrowed from plugin.h's cache */
 };
 
 struct wh_dispatch_delivery {
 	size_t message; /* index into messages */
 	size_t target_index;
-	int64_t delivery_id;  /* the journal's; 0 until inserted */
-	char **header_values; /* resolved values of target->headers (owned, wiped) */
-	char **header_masked; /* the same with references shown as *** (owned) */
-	char *basic_password; /* resolved (owned, wiped) */
+	int64_t delivery_id;   /* the journal's; 0 until inserted */
+	char **header_values;  /* resolved values of target->headers (owned, wiped) */
+	char **header_masked;  /* the same with references shown as *** (owned) */
+	char *basic_password;  /* resolved (owned, wiped) */
+	json_t *plugin_target; /* plugin kinds: the target's fields, resolved (owned, wiped) */
 	struct wh_request request;
 	char **attempt_headers; /* masked "Name: value" of the attempt in flight */
 	size_t nattempt_headers;

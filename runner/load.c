@@ -4,6 +4,7 @@
 
 #include "load.h"
 #include "hookschema.h"
+#include "plugin.h"
 #include "util.h"
 #include "yaml.h"
 #include "banned.h"
@@ -80,12 +81,16 @@ static int check_file(struct wh_config *config, struct wh_schema *hook_schema,
 		      struct wh_diags *diags)
 {
 	struct wh_diags by_schema, by_rules;
+	size_t first = config->nhooks;
 	int error;
 
 	wh_diags_init(&by_schema);
 	wh_diags_init(&by_rules);
 	if ((error = wh_hookschema_check(hook_schema, doc, positions, f->path, &by_schema)) < 0 ||
 	    (error = wh_config_add_file(config, f->path, doc, positions, &by_rules)) < 0)
+		goto out;
+	if (config->check_plugins &&
+	    (error = wh_plugin_check_file(config, first, doc, positions, f->path, &by_rules)) < 0)
 		goto out;
 	for (size_t i = 0; i < by_rules.count && !error; i++) {
 		const struct wh_diag *d = &by_rules.items[i];
