@@ -150,11 +150,6 @@ static int recorded_hook(const struct wh_hook **out, struct commit_cache *cc, co
 	if (!(hook = wh_config_find(config, name)))
 		return wh_error_set(err, WH_ECONFIG, "no hook '%s' in the definitions at %.12s",
 				    name, commit);
-	if (hook->kind == WH_KIND_PLUGIN)
-		return wh_error_set_at(err, WH_ECONFIG, hook->file, hook->line, hook->column,
-				       "hook %s: kind '%s' needs the plugin whrun-kind-%s, which "
-				       "this whrun cannot run yet",
-				       hook->name, hook->kind_name, hook->kind_name);
 	*out = hook;
 	return 0;
 }
@@ -560,13 +555,6 @@ int wh_cmd_ping(const struct wh_options *opts, struct wh_error *err)
 				     "no hook '%s' at %s (%.12s); 'whrun list' "
 				     "names them",
 				     opts->args[0], opts->ref, config.commit);
-		goto out;
-	}
-	if (hook->kind == WH_KIND_PLUGIN) {
-		error = wh_error_set_at(err, WH_ECONFIG, hook->file, hook->line, hook->column,
-					"hook %s: kind '%s' needs the plugin whrun-kind-%s, which "
-					"this whrun cannot run yet",
-					hook->name, hook->kind_name, hook->kind_name);
 		goto out;
 	}
 	if (!hook->enabled)
