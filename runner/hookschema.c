@@ -35,6 +35,34 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+int wh_hookschema_locate(int *line, int *column, const struct wh_schema_issue *is,
+			 const char *prefix, const json_t *positions)
+{
+	char pointer[1024];
+	const char *extra;
+	int want_key = 0;
+
+	if (ends_with(is->keyword_location, "/if"))
+		return 0; /* 'must match "then" schema': the branch's own errors tell */
+	snprintf(pointer, sizeof(pointer), "%s%s", prefix, is->instance_location);
+	extra = strstr(is->message, "additional property '");
+	if (extra) {
+		/* point at the offending key itself */
+		const char *name = extra + strlen("additional property '");
+		const char *end = strrchr(name, '\'');
+		size_t len = strlen(pointer);
+		if (end && len + 1 + (size_t)(end - name) < sizeof(pointer)) {
+			pointer[len] = '/';
+			memcpy(pointer + len + 1, name, (size_t)(end - name));
+			pointer[len + 1 + (end - name)] = '\0';
+			want_key = 1;
+		}
+	}
+	if (positions)
+		wh_yaml_position(line, column, positions, pointer, want_key);
+	return 1;
+}
+
 int wh_hookschema_check(struct wh_schema *schema, const json_t *doc, const json_t *positions,
 			const char *path, struct wh_diags *diags)
 {
@@ -47,27 +75,10 @@ int wh_hookschema_check(struct wh_schema *schema, const json_t *doc, const json_
 		error = 0;
 	for (size_t i = 0; i < issues.count && error == 0; i++) {
 		const struct wh_schema_issue *is = &issues.items[i];
-		char pointer[1024];
-		const char *extra;
-		int line = 0, column = 0, want_key = 0;
+		int line = 0, column = 0;
 
-		if (ends_with(is->keyword_location, "/if"))
-			continue; /* 'must match "then" schema': the branch's own errors tell */
-		wh_strlcpy(pointer, is->instance_location, sizeof(pointer));
-		extra = strstr(is->message, "additional property '");
-		if (extra) {
-			/* point at the offending key itself */
-			const char *name = extra + strlen("additional property '");
-			const char *end = strrchr(name, '\'');
-			size_t len = strlen(pointer);
-			if (end && len + 1 + (size_t)(end - name) < sizeof(pointer)) {
-				pointer[len] = '/';
-				memcpy(pointer + len + 1, name, (size_t)(end - name));
-				pointer[len + 1 + (end - name)] = '\0';
-				want_key = 1;
-			}
-		}
-		wh_yaml_position(&line, &column, positions, pointer, want_key);
+		if (!wh_hookschema_locate(&line, &column, is, "", positions))
+			continue;
 		error = wh_diags_add(diags, WH_SEVERITY_ERROR, path, line, column, "%s: %s",
 				     is->instance_location[0] ? is->instance_location : "/",
 				     is->message);

@@ -24,4 +24,15 @@ int wh_hookschema_compile(struct wh_schema **out, struct wh_error *err);
 int wh_hookschema_check(struct wh_schema *schema, const json_t *doc, const json_t *positions,
 			const char *path, struct wh_diags *diags);
 
+/*
+ * Where a schema issue points in a YAML file: prefix (the JSON pointer of
+ * the validated value in the file, "" for the whole file) plus the issue's
+ * instance location, narrowed to the offending key for "additional
+ * property" errors, looked up in positions (which may be NULL: *line and
+ * *column are then left as they are). Returns 0 for summary issues that
+ * are better left out ('must match "then" schema'), 1 otherwise.
+ */
+int wh_hookschema_locate(int *line, int *column, const struct wh_schema_issue *is,
+			 const char *prefix, const json_t *positions);
+
 #endif

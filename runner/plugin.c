@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "hookschema.h"
 #include "plugin.h"
 #include "secret.h"
 #include "util.h"
@@ -298,12 +299,6 @@ nomem:
 
 /* --- validation ------------------------------------------------------- */
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-	return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 /* The index of the hook named name in doc's webhooks, or -1. */
 static long hook_index(const json_t *doc, const char *name)
 {
@@ -364,30 +359,13 @@ static int check_hook(const struct wh_hook *hook, const json_t *doc, const json_
 			error = 0;
 		for (size_t i = 0; i < issues.count && !error; i++) {
 			const struct wh_schema_issue *is = &issues.items[i];
-			const char *extra = strstr(is->message, "additional property '");
-			char pointer[1024];
-			int want_key = 0;
+			char prefix[300];
 
-			if (ends_with(is->keyword_location, "/if"))
-				continue;
-			snprintf(pointer, sizeof(pointer), "%s/%zu%s", targets_ptr, t,
-				 is->instance_location);
-			if (extra) {
-				/* point at the offending key itself */
-				const char *name = extra + strlen("additional property '");
-				const char *end = strrchr(name, '\'');
-				size_t len = strlen(pointer);
-				if (end && len + 1 + (size_t)(end - name) < sizeof(pointer)) {
-					pointer[len] = '/';
-					memcpy(pointer + len + 1, name, (size_t)(end - name));
-					pointer[len + 1 + (end - name)] = '\0';
-					want_key = 1;
-				}
-			}
+			snprintf(prefix, sizeof(prefix), "%s/%zu", targets_ptr, t);
 			line = hook->targets[t].line;
 			column = hook->targets[t].column;
-			if (positions)
-				wh_yaml_position(&line, &column, positions, pointer, want_key);
+			if (!wh_hookschema_locate(&line, &column, is, prefix, positions))
+				continue;
 			error = wh_diags_add(diags, WH_SEVERITY_ERROR, path, line, column,
 					     "%s: target %zu: %s: %s (schema of %s%s)", hook->name,
 					     t + 1,
