@@ -682,7 +682,7 @@ static void test_two_claimers(void)
 	struct wh_error err = WH_ERROR_INIT;
 	struct wh_journal *j = open_create(dir);
 	pid_t pids[CLAIMERS];
-	int gate[2], seen[ROWS + 1] = {0}, dup = 0, total = 0, per[CLAIMERS] = {0};
+	int gate[2], ready[2], seen[ROWS + 1] = {0}, dup = 0, total = 0, per[CLAIMERS] = {0};
 	int64_t first_id = 0;
 
 	for (int m = 0; m < ROWS / 10; m++) {
@@ -696,7 +696,7 @@ static void test_two_claimers(void)
 	}
 	wh_journal_close(j);
 	sleep_ms(2);
-	CHECK("pipe", pipe(gate) == 0);
+	CHECK("pipe", pipe(gate) == 0 && pipe(ready) == 0);
 	for (int c = 0; c < CLAIMERS; c++) {
 		pids[c] = fork();
 		if (pids[c] == 0) {
@@ -707,12 +707,14 @@ static void test_two_claimers(void)
 			int status = 0;
 
 			close(gate[1]);
-			if (read(gate[0], &ch, 1) < 0)
-				_exit(9);
+			close(ready[0]);
+			/* a barrier: every claimer has its journal open before any claims */
 			snprintf(path, sizeof(path), "%s/claimed.%d", dir, c);
 			if (!(out = fopen(path, "w")) ||
 			    wh_journal_open(&cj, dir, WH_JOURNAL_CREATE, &err) < 0)
 				_exit(1);
+			if (write(ready[1], "r", 1) != 1 || read(gate[0], &ch, 1) < 0)
+				_exit(9);
 			for (;;) {
 				struct wh_journal_deliveries list = {0};
 				if (wh_journal_claim_due(&list, cj, &filter, 60000, &err) < 0) {
@@ -731,7 +733,8 @@ static void test_two_claimers(void)
 						status = 1;
 				}
 				wh_journal_deliveries_release(&list);
-				sleep_ms(1); /* let the other claimer in */
+				sleep_ms(
+				    5); /* let the other claimer in, even on a loaded machine */
 			}
 			fclose(out);
 			wh_journal_close(cj);
@@ -739,6 +742,13 @@ static void test_two_claimers(void)
 		}
 	}
 	close(gate[0]);
+	close(ready[1]);
+	for (int c = 0; c < CLAIMERS; c++) {
+		char ch;
+		if (read(ready[0], &ch, 1) != 1)
+			break;
+	}
+	close(ready[0]);
 	close(gate[1]);
 	CHECK("claimers succeed", wait_children(pids, CLAIMERS) == CLAIMERS);
 	for (int c = 0; c < CLAIMERS; c++) {
