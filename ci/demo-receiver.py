@@ -7,6 +7,7 @@ import http.server
 import sys
 import threading
 
+LOCK = threading.Lock()
 SIGNATURE_HEADERS = ("webhook-signature", "x-hub-signature-256", "stripe-signature",
                      "x-inventory-signature", "x-webhook-signature")
 
@@ -18,8 +19,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         signed = [h for h in SIGNATURE_HEADERS if self.headers.get(h)]
-        print(f"receiver: {self.command} {self.path} id={self.headers.get('webhook-id')} "
-              f"signed-by={','.join(signed) or 'none'} {len(body)} bytes", flush=True)
+        line = (f"receiver: {self.command} {self.path} id={self.headers.get('webhook-id')} "
+                f"signed-by={','.join(signed) or 'none'} {len(body)} bytes\n")
+        with LOCK:  # one whole line at a time from the handler threads
+            sys.stdout.write(line)
+            sys.stdout.flush()
         reply = b'{"ok": true}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
