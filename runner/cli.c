@@ -180,7 +180,7 @@ static int set_option(struct wh_options *opts, unsigned *seen, const struct opti
 		      const char *value, struct wh_error *err)
 {
 	const char *name = def->name ? def->name : "n";
-	long n;
+	long n = 0;
 	char *end;
 	int error = 0;
 

@@ -8,7 +8,34 @@
 
 #include "commands.h"
 #include "load.h"
+#include "payload.h"
 #include "banned.h"
+
+/* Compiles every schemas/<stage>.json of the repository as the main job
+ * would (meta-schema included), so a schema that cannot work fails the
+ * pull request, not a deploy. Findings go to diags. */
+static int check_repo_schemas(const struct wh_config *config, struct wh_diags *diags,
+			      struct wh_error *err)
+{
+	const char *stage;
+	json_t *doc;
+
+	json_object_foreach(config->schemas, stage, doc)
+	{
+		struct wh_schema *schema = NULL;
+		struct wh_error serr = WH_ERROR_INIT;
+		const char *origin;
+		int error = wh_stage_schema(&schema, &origin, config, stage, &serr);
+
+		wh_schema_free(schema);
+		if (error == WH_ENOMEM)
+			return wh_error_set(err, WH_ENOMEM, "out of memory");
+		if (error < 0 &&
+		    wh_diags_add(diags, WH_SEVERITY_ERROR, "", 0, 0, "%s", serr.message) < 0)
+			return wh_error_set(err, WH_ENOMEM, "out of memory");
+	}
+	return 0;
+}
 
 int wh_cmd_validate(const struct wh_options *opts, struct wh_error *err)
 {
@@ -21,6 +48,7 @@ int wh_cmd_validate(const struct wh_options *opts, struct wh_error *err)
 
 	wh_config_init(&config);
 	config.check_plugins = 1;
+	config.report_warnings = 1;
 	wh_diags_init(&diags);
 	error = wh_load_at_ref(&config, &src, &commit, opts->repo, opts->ref, &diags, err);
 	if (error < 0 && error != WH_ECONFIG)
@@ -29,6 +57,11 @@ int wh_cmd_validate(const struct wh_options *opts, struct wh_error *err)
 		goto out; /* the repository or the ref, not the definitions */
 	if (src)
 		wh_gitsrc_dirty(&dirty, src, &dirty_err);
+	if ((error = check_repo_schemas(&config, &diags, err)) == WH_ENOMEM)
+		goto out;
+	if (diags.errors && error == 0)
+		error = wh_error_set(err, WH_ECONFIG, "%zu error%s in the definitions at %.12s",
+				     diags.errors, diags.errors == 1 ? "" : "s", config.commit);
 	wh_diags_sort(&diags);
 
 	if (opts->output == WH_OUTPUT_JSON) {

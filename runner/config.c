@@ -519,6 +519,15 @@ static void check_filter(struct hook_ctx *h, struct wh_hook *hook)
 	}
 }
 
+/* 1 when name (any case) is one of whrun's own headers. */
+static int reserved_header(const char *name)
+{
+	for (size_t i = 0; wh_reserved_headers[i]; i++)
+		if (strcasecmp(wh_reserved_headers[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 static int header_name_ok(const char *name)
 {
 	if (!*name)
@@ -566,7 +575,7 @@ static void check_signature(struct hook_ctx *h, struct wh_hook *hook)
 	if (header && (!json_is_string(header) || !header_name_ok(json_string_value(header))))
 		report(h->file, WH_SEVERITY_ERROR, sptr, 0,
 		       "%s: 'signature_header' must be a header name", hook_label(h));
-	else if (header && in_list(wh_reserved_headers, json_string_value(header)))
+	else if (header && reserved_header(json_string_value(header)))
 		report(h->file, WH_SEVERITY_ERROR, sptr, 0,
 		       "%s: 'signature_header' cannot be whrun's own header '%s'", hook_label(h),
 		       json_string_value(header));

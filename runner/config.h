@@ -90,9 +90,11 @@ struct wh_config {
 	char commit[41]; /* hex sha the definitions were read at */
 	struct wh_hook *hooks;
 	size_t nhooks, alloc;
-	json_t *schemas;   /* stage name -> schema document, from the repo's schemas/ */
-	int check_plugins; /* set by the caller before loading: check plugin kinds'
-			    * targets with their describe schema (plugin.h); `validate` */
+	json_t *schemas;     /* stage name -> schema document, from the repo's schemas/ */
+	int check_plugins;   /* set by the caller before loading: check plugin kinds'
+			      * targets with their describe schema (plugin.h); `validate` */
+	int report_warnings; /* set by the caller before loading: warnings are shown
+				(validate), so they need their line:column too */
 };
 
 #define WH_DEFAULT_TIMEOUT_MS	    10000

@@ -108,11 +108,25 @@ int wh_dispatch_add_message(struct wh_dispatch *d, size_t *index, const struct w
 	}
 
 	for (size_t i = 0; i < hook->nsecrets; i++) {
+		unsigned char *key = NULL;
+		size_t key_len = 0;
+
 		if ((error = wh_secret_resolve(&m->secrets[i], hook->secrets[i], err)) < 0) {
 			wh_error_prefix(err, "hook %s (%s:%d)", hook->name, hook->file, hook->line);
 			goto fail;
 		}
 		m->nsecrets++;
+		/* a secret the scheme cannot use (a whsec_ that is not base64) is a
+		 * config error now, before anything is journaled or sent */
+		if (hook->signature != WH_SIGNATURE_NONE && hook->kind != WH_KIND_PLUGIN &&
+		    (error = wh_sign_key(&key, &key_len, hook->signature, m->secrets[i], err)) <
+			0) {
+			err->code = WH_ECONFIG;
+			wh_error_prefix(err, "hook %s (%s:%d), %s", hook->name, hook->file,
+					hook->line, hook->secrets[i]);
+			goto fail;
+		}
+		wh_sign_key_free(key, key_len);
 	}
 
 	if (stored_body) {
@@ -431,6 +445,30 @@ static enum wh_journal_outcome journal_outcome(enum wh_outcome outcome)
 static int prepare_plugin(struct wh_request *req, int attempt, struct wh_error *err,
 			  struct wh_dispatch *d);
 
+/* The lease the journal gave (at insert or claim, just before the run) is
+ * 10 minutes; a run can last longer (long timeouts, many retries, a queue
+ * behind --concurrency). Before an attempt that could outlive the lease,
+ * extend it; if it is no longer ours, another process has the delivery
+ * and this attempt is not made. */
+#define LEASE_ASSUMED_MS (9 * 60 * 1000)
+#define LEASE_RENEW_MS	 (10 * 60 * 1000)
+
+static int keep_lease(struct wh_dispatch *d, struct wh_dispatch_delivery *dl, long timeout_ms,
+		      struct wh_error *err)
+{
+	int64_t now = wh_journal_now();
+	int error;
+
+	if (!d->journal || dl->lease_until - now > (int64_t)timeout_ms + 60 * 1000)
+		return 0;
+	error = wh_journal_renew(d->journal, dl->delivery_id, timeout_ms + LEASE_RENEW_MS, err);
+	if (error == WH_ENOTFOUND)
+		dl->lease_lost = 1;
+	if (error == 0)
+		dl->lease_until = now + timeout_ms + LEASE_RENEW_MS;
+	return error;
+}
+
 static int on_prepare(struct wh_request *req, int attempt, struct curl_slist **headers,
 		      struct wh_error *err, void *ctx)
 {
@@ -440,6 +478,8 @@ static int on_prepare(struct wh_request *req, int attempt, struct curl_slist **h
 	int error;
 
 	(void)attempt;
+	if ((error = keep_lease(d, dl, req->timeout_ms, err)) < 0)
+		return error;
 	if (req->plugin_path)
 		return prepare_plugin(req, attempt, err, d);
 	if ((error = build_headers(&hs, d, dl, (int64_t)time(NULL), &d->messages[dl->message],
@@ -616,6 +656,7 @@ int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		const struct wh_target *t = target_of(d, dl);
 		struct wh_request *r = &reqs[i];
 
+		dl->lease_until = wh_journal_now() + LEASE_ASSUMED_MS;
 		/* a warning only: a failed lookup leaves it unset */
 		if (journal && t->url)
 			wh_journal_gone_before(&dl->gone_before, journal, m->hook->name, t->url,
@@ -738,16 +779,16 @@ size_t wh_dispatch_summary(const struct wh_dispatch *d, FILE *out)
 			    out,
 			    "warning: %s says %s is gone (410), as it did to " WH_JOURNAL_ID_PREFIX
 			    "%" PRId64 "; remove or fix the target\n",
-			    m->hook->name, t->url, dl->gone_before);
+			    m->hook->name, t->url ? t->url : "(plugin)", dl->gone_before);
 		else if (dl->outcome == WH_OUTCOME_GONE)
 			fprintf(out,
 				"warning: %s says %s is gone (410); remove or fix the target\n",
-				m->hook->name, t->url);
+				m->hook->name, t->url ? t->url : "(plugin)");
 		else if (dl->gone_before)
 			fprintf(out,
 				"warning: %s: %s answered 410 Gone to " WH_JOURNAL_ID_PREFIX
 				"%" PRId64 "; attempted anyway (%s); remove or fix the target\n",
-				m->hook->name, t->url, dl->gone_before,
+				m->hook->name, t->url ? t->url : "(plugin)", dl->gone_before,
 				dl->outcome == WH_OUTCOME_DELIVERED && !dl->pending
 				    ? "it accepted this one"
 				    : "still not delivered");

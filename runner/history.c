@@ -20,9 +20,9 @@
 
 static json_t *build_snapshot(const struct wh_config_files *files)
 {
-	json_t *snap = json_pack("{s:s, s:{}, s:{}, s:[]}", "commit", files->commit_hex, "hooks",
-				 "schemas", "broken");
-	json_t *hooks, *schemas, *broken;
+	json_t *snap = json_pack("{s:s, s:{}, s:{}, s:[], s:{}}", "commit", files->commit_hex,
+				 "hooks", "schemas", "broken", "files");
+	json_t *hooks, *schemas, *broken, *where;
 	struct wh_yaml_limits limits;
 
 	if (!snap)
@@ -30,6 +30,7 @@ static json_t *build_snapshot(const struct wh_config_files *files)
 	hooks = json_object_get(snap, "hooks");
 	schemas = json_object_get(snap, "schemas");
 	broken = json_object_get(snap, "broken");
+	where = json_object_get(snap, "files");
 	wh_yaml_limits_default(&limits);
 
 	for (size_t i = 0; i < files->nhooks; i++) {
@@ -56,8 +57,11 @@ static json_t *build_snapshot(const struct wh_config_files *files)
 				continue;
 			merged = wh_config_merge_defaults(
 			    json_is_object(defaults) ? defaults : NULL, hook);
-			if (merged)
+			if (merged) {
 				json_object_set_new(hooks, json_string_value(name), merged);
+				json_object_set_new(where, json_string_value(name),
+						    json_string(f->path));
+			}
 		}
 		json_decref(doc);
 	}
@@ -91,8 +95,11 @@ int wh_history_snapshot(json_t **out, struct wh_gitsrc *src, const git_oid *comm
 
 	*out = NULL;
 	memset(&files, 0, sizeof(files));
-	error =
-	    wh_gitsrc_read(&files, src, commit, WH_GITSRC_MAX_FILE_BYTES, WH_GITSRC_MAX_FILES, err);
+	/* a larger size bound than a load's: an oversized file somewhere in the
+	 * history is then "broken" at its commit (the YAML loader refuses it)
+	 * instead of making the whole log fail */
+	error = wh_gitsrc_read(&files, src, commit, 64 * WH_GITSRC_MAX_FILE_BYTES,
+			       WH_GITSRC_MAX_FILES, err);
 	if (error == 0 && !(*out = build_snapshot(&files)))
 		error = wh_error_set(err, WH_ENOMEM, "out of memory reading history");
 	wh_config_files_release(&files);
@@ -145,9 +152,29 @@ fail:
 	return NULL;
 }
 
-/* Changes between two objects of named things ("hook" or "schema"). */
+/* 1 when the file that defines hook in other_snap does not parse in snap. */
+static int in_broken(const json_t *snap, const json_t *other_snap, const char *hook)
+{
+	const json_t *files = json_object_get(other_snap, "files");
+	const char *file = json_string_value(json_object_get(files, hook));
+	size_t i;
+	json_t *path;
+
+	if (!file || !snap)
+		return 0;
+	json_array_foreach(json_object_get(snap, "broken"), i, path)
+	{
+		if (strcmp(json_string_value(path), file) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Changes between two objects of named things ("hook" or "schema"). A hook
+ * whose file does not parse on one side is not reported as removed there,
+ * nor as added when the file parses again: it is "changed". */
 static json_t *compare_named(const json_t *before, const json_t *after, const char *label,
-			     int with_fields)
+			     int with_fields, const json_t *before_snap, const json_t *after_snap)
 {
 	json_t *all = json_object(), *changes = json_array();
 	const char **keys = NULL;
@@ -166,12 +193,17 @@ static json_t *compare_named(const json_t *before, const json_t *after, const ch
 		const json_t *b = json_object_get(after, keys[i]);
 		json_t *change;
 
+		int unparsable_before =
+		    with_fields && !a && in_broken(before_snap, after_snap, keys[i]);
+
 		if (a && b && json_equal(a, b))
 			continue;
+		if (with_fields && !b && in_broken(after_snap, before_snap, keys[i]))
+			continue; /* its file does not parse there: not a removal */
 		change = json_pack("{s:s, s:s}", label, keys[i], "change",
-				   !a	? "added"
-				   : !b ? "removed"
-					: "changed");
+				   a && b ? "changed"
+				   : b	  ? (unparsable_before ? "changed" : "added")
+					  : "removed");
 		if (change && a && b && with_fields)
 			json_object_set_new(change, "fields", changed_fields(a, b));
 		json_array_append_new(changes, change);
@@ -190,10 +222,11 @@ json_t *wh_history_compare(const json_t *before, const json_t *after)
 {
 	return json_pack("{s:o, s:o}", "hooks",
 			 compare_named(json_object_get(before, "hooks"),
-				       json_object_get(after, "hooks"), "hook", 1),
+				       json_object_get(after, "hooks"), "hook", 1, before, after),
 			 "schemas",
 			 compare_named(json_object_get(before, "schemas"),
-				       json_object_get(after, "schemas"), "schema", 0));
+				       json_object_get(after, "schemas"), "schema", 0, before,
+				       after));
 }
 
 /* --- the log walk ------------------------------------------------------ */

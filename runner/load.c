@@ -9,7 +9,8 @@
 #include "yaml.h"
 #include "banned.h"
 
-/* schemas/NAME.json -> NAME; NULL when the name is not a stage name. */
+/* schemas/NAME.json -> NAME (malloc'ed); NULL for other names and for
+ * hook.schema.json, which is not a stage. */
 static char *stage_of_schema_path(const char *path)
 {
 	const char *base = strrchr(path, '/');
@@ -52,6 +53,15 @@ static int load_schemas(struct wh_config *config, const struct wh_config_files *
 		stage = stage_of_schema_path(f->path);
 		if (!stage) {
 			json_decref(doc);
+			continue;
+		}
+		if (strcmp(stage, "ping") == 0) {
+			json_decref(doc);
+			free(stage);
+			if ((error = wh_diags_add(diags, WH_SEVERITY_ERROR, f->path, 1, 1,
+						  "'ping' is reserved for `whrun ping`; a "
+						  "repository cannot define its schema")) < 0)
+				return error;
 			continue;
 		}
 		error = json_object_set_new(config->schemas, stage, doc) ? WH_ENOMEM : 0;
@@ -139,7 +149,7 @@ static int load_file(struct wh_config *config, struct wh_schema *hook_schema,
 	json_decref(doc);
 	json_decref(positions);
 	doc = positions = NULL;
-	if (error < 0 || scratch.count == 0)
+	if (error < 0 || scratch.errors + (config->report_warnings ? scratch.warnings : 0) == 0)
 		goto out;
 
 	wh_config_truncate(config, nhooks);

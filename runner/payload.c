@@ -30,8 +30,8 @@ int wh_payload_read(struct wh_payload *out, const char *path, const char *data,
 		if (!(text = strdup(data)))
 			return wh_error_set(err, WH_ENOMEM, "out of memory");
 	} else if ((error = wh_read_file(&text, &len, path, WH_PAYLOAD_MAX_BYTES, err)) < 0) {
-		return wh_error_set(err, error == WH_ENOMEM ? WH_ENOMEM : WH_EPAYLOAD,
-				    "payload: %s", err->message);
+		err->code = error == WH_ENOMEM ? WH_ENOMEM : WH_EPAYLOAD;
+		return wh_error_prefix(err, "payload");
 	}
 	while (start < len && isspace((unsigned char)text[start]))
 		start++;

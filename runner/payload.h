@@ -39,8 +39,7 @@ void wh_payload_release(struct wh_payload *payload);
  * the embedded schemas/<stage>.json. No schema at all is WH_ECONFIG
  * ("unknown stage"); a repo schema that does not compile is WH_ECONFIG
  * naming schemas/<stage>.json. *out is the caller's (wh_schema_free).
- * *origin tells which one was used ("schemas/<stage>.json at <commit>" or
- * "built-in"), static or borrowed from config.
+ * *origin tells which one was used: "repository" or "built-in" (static).
  */
 int wh_stage_schema(struct wh_schema **out, const char **origin, const struct wh_config *config,
 		    const char *stage, struct wh_error *err);

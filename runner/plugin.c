@@ -554,6 +554,29 @@ static void names_from_json(struct names *names, const json_t *v)
 	}
 }
 
+/* What a plugin may inherit: locale, paths, proxies and CA locations, and
+ * variables meant for plugins. Everything else (in particular the secrets
+ * of hooks this run does not deliver, which a list of referenced names
+ * could not know) stays with whrun. */
+static int inheritable(const char *entry, size_t len)
+{
+	static const char *const keep[] = {
+	    "PATH",	    "HOME",	      "LANG",
+	    "LC_ALL",	    "LC_CTYPE",	      "TMPDIR",
+	    "TZ",	    "http_proxy",     "https_proxy",
+	    "no_proxy",	    "HTTP_PROXY",     "HTTPS_PROXY",
+	    "NO_PROXY",	    "ALL_PROXY",      "SSL_CERT_FILE",
+	    "SSL_CERT_DIR", "CURL_CA_BUNDLE",
+	};
+
+	if (len > 13 && strncmp(entry, "WHRUN_PLUGIN_", 13) == 0)
+		return 1;
+	for (size_t i = 0; i < WH_ARRAY_SIZE(keep); i++)
+		if (strlen(keep[i]) == len && strncmp(keep[i], entry, len) == 0)
+			return 1;
+	return 0;
+}
+
 char **wh_plugin_child_env(const struct wh_hook *const *hooks, size_t nhooks)
 {
 	struct names names;
@@ -575,7 +598,7 @@ char **wh_plugin_child_env(const struct wh_hook *const *hooks, size_t nhooks)
 	for (char **e = environ; env && e && *e; e++) {
 		const char *eq = strchr(*e, '=');
 		size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
-		int scrub = 0;
+		int scrub = !inheritable(*e, len);
 
 		for (size_t i = 0; i < names.n && !scrub; i++)
 			scrub =

@@ -105,9 +105,10 @@ int wh_plugin_check_target(const struct wh_plugin *plugin, const struct wh_hook 
  * (new reference). Runs each describe (cached). */
 int wh_plugin_list(json_t **out, struct wh_error *err);
 
-/* The environment a plugin delivering for these hooks runs in: the
- * parent's minus every variable named by a ${env:NAME} anywhere in the
- * hooks' definitions. NULL-terminated; free with wh_plugin_env_free. */
+/* The environment a plugin delivering for these hooks runs in: of the
+ * parent's, only locale, paths, proxies, CA locations and WHRUN_PLUGIN_*
+ * variables, and never one named by a ${env:NAME} anywhere in the hooks'
+ * definitions. NULL-terminated; free with wh_plugin_env_free. */
 char **wh_plugin_child_env(const struct wh_hook *const *hooks, size_t nhooks);
 void wh_plugin_env_free(char **env);
 

@@ -142,4 +142,20 @@ contains "errors in y.yaml" "$ERR" "hooks/y.yaml:6:"
 run_whrun --repo "$R" validate --output json
 nerr=$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["errors"]), d["valid"])')
 equals "json validate lists the errors" "$nerr" "$n False"
+# whrun's own headers cannot come back through signature_header, in any case.
+expect_invalid "signature_header naming a reserved header" "cannot be whrun's own header" "$(hook '    signature: hmac-hex
+    signature_header: content-TYPE
+    secret: ${env:S}')"
+# Repository schemas must compile, and ping is reserved.
+commit_file "$R" hooks/t.yaml "$(hook '')" "valid again"
+commit_file "$R" schemas/broken_stage.json '{"type": 5, "minimum": "x"}' "a schema that is not one"
+run_whrun --repo "$R" validate
+equals "a repository schema that does not compile fails validate" "$RC" 3
+contains "names the schema" "$ERR" "schemas/broken_stage.json"
+git -C "$R" rm -q schemas/broken_stage.json && git -C "$R" commit -qm "drop it"
+commit_file "$R" schemas/ping.json '{"type": "object"}' "ping schema"
+run_whrun --repo "$R" validate
+equals "schemas/ping.json is refused" "$RC" 3
+contains "ping is reserved" "$ERR" "reserved"
+git -C "$R" rm -q schemas/ping.json && git -C "$R" commit -qm "drop ping"
 done_testing

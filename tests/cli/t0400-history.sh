@@ -86,4 +86,25 @@ git -C "$R" merge -q --no-ff -m "Merge pull request #7" feature
 run_whrun --repo "$R" log -n 2 --output json
 equals "merge of a pull request" "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print([(e["subject"], [c["hook"] for c in e["hooks"]]) for e in json.load(sys.stdin)])')" \
 	"[('add gamma', ['gamma']), ('custom schema', [])]"
+# A file that stops parsing for a commit: its hooks are not "removed" then
+# "added" again, and an oversized file in the history does not break log.
+commit_file "$R" hooks/c.yaml 'version: 1
+webhooks:
+  - name: gamma
+    events: [cluster_deleted
+' "break c.yaml"
+commit_file "$R" hooks/c.yaml 'version: 1
+webhooks:
+  - name: gamma
+    events: [cluster_deleted]
+    targets: [{url: "http://127.0.0.1:1/c2"}]
+' "fix c.yaml, new url"
+python3 -c 'print("version: 1\nwebhooks: []\npad: \"" + "x" * (2 * 1024 * 1024) + "\"")' >"$R/hooks/big.yaml"
+git -C "$R" add hooks/big.yaml && git -C "$R" commit -qm "oversized file"
+git -C "$R" rm -q hooks/big.yaml && git -C "$R" commit -qm "drop it"
+run_whrun --repo "$R" log -n 2 --output json
+equals "log survives an oversized file in history" "$RC" 0
+equals "a file that did not parse: changed, not removed then added" \
+	"$(printf '%s' "$OUT" | python3 -c 'import json,sys; print([(e["subject"], [(c["hook"], c["change"]) for c in e["hooks"]]) for e in json.load(sys.stdin)])')" \
+	"[('fix c.yaml, new url', [('gamma', 'changed')]), ('add gamma', [('gamma', 'added')])]"
 done_testing

@@ -54,6 +54,8 @@ contains "says nothing was sent" "$ERR" "nothing was sent"
 expect_exit 4 "payload that is not JSON" --repo "$R" --stage clusters_deployed --data '{"a": '
 expect_exit 4 "payload with a duplicate key" --repo "$R" --stage clusters_deployed --data '{"a": 1, "a": 2}'
 expect_exit 2 "no payload given" --repo "$R" --stage clusters_deployed
+expect_exit 4 "a payload file that does not exist" --repo "$R" --stage clusters_deployed --payload "$TMP/nope.json"
+contains "names the file" "$ERR" "payload: $TMP/nope.json: No such file"
 expect_exit 3 "unknown stage" --repo "$R" --stage no_such_stage --data '{}'
 contains "unknown stage named" "$ERR" "no_such_stage"
 equals "nothing reached the receiver" "$(seen)" "[]"
@@ -97,6 +99,15 @@ expect_exit 3 "missing secret" --repo "$R" --stage cluster_created --payload "$W
 contains "names the hook" "$ERR" "other-stage"
 contains "names the variable" "$ERR" "NOT_SET_ANYWHERE"
 equals "missing secret: nothing sent" "$(seen)" "[]"
+
+# A secret the scheme cannot use is a config error before anything is journaled.
+: >"$RECV_LOG"
+SECRET_A='whsec_!!not-base64' run_whrun --repo "$R" --stage clusters_deployed --payload "$EX" --state "$TMP/state-bad-secret"
+equals "a malformed whsec_ secret: exit 3" "$RC" 3
+contains "names the hook" "$ERR" "billing"
+not_contains "never prints the secret" "$ERR" "not-base64"
+equals "malformed secret: nothing sent" "$(seen)" "[]"
+check "malformed secret: nothing journaled" test ! -e "$TMP/state-bad-secret/journal.db"
 
 # The repository's schemas/<stage>.json wins over the built-in one.
 commit_file "$R" schemas/clusters_deployed.json '{"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "required": ["change_ticket"]}' "stricter schema"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Secrets reach a plugin on stdin only: not in its argv (so not in `ps`),
 # not in its environment (whrun leaves out every variable its hooks
-# reference), while unrelated variables still pass through.
+# reference, and all but locale, paths, proxies, CA locations and
+# WHRUN_PLUGIN_* variables).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/plugin-lib.sh"
 
 SECRET="whsec_c2VjcmV0LXZhbHVlLTEyMzQ1Njc4OTA=$RANDOM"
 TOKEN="tok-$RANDOM-$RANDOM-plugin"
-export PLUG_SECRET="$SECRET" PLUG_TOKEN="$TOKEN" PLUG_UNRELATED="still-here"
+export PLUG_SECRET="$SECRET" PLUG_TOKEN="$TOKEN" WHRUN_PLUGIN_REGION="still-here" OTHER_HOOK_SECRET="not-for-plugins"
 plugin spy "$ANY_SCHEMA" '
 printf "%s" "$req" >'"$TMP"'/stdin.json
 tr "\0" "\n" </proc/self/environ >'"$TMP"'/environ.txt
@@ -34,7 +35,8 @@ for f in environ cmdline parent-cmdline ps; do
 	not_contains "the token is not in the plugin's $f" "$(cat "$TMP/$f.txt")" "$TOKEN"
 done
 contains "ps saw the plugin running (the check can fail)" "$(cat "$TMP/ps.txt")" "whrun-kind-spy deliver"
-contains "unrelated variables pass through" "$(cat "$TMP/environ.txt")" "PLUG_UNRELATED=still-here"
+contains "WHRUN_PLUGIN_ variables pass through" "$(cat "$TMP/environ.txt")" "WHRUN_PLUGIN_REGION=still-here"
+not_contains "other variables (e.g. secrets of hooks not in this run) do not" "$(cat "$TMP/environ.txt")" "OTHER_HOOK_SECRET"
 not_contains "a referenced variable is left out, name and all" "$(cat "$TMP/environ.txt")" "PLUG_TOKEN="
 equals "the secret arrived on stdin" "$(json_eval "d['secrets']" "$TMP/stdin.json")" "['$SECRET']"
 equals "the target's reference arrived resolved" "$(json_eval "d['target']['token']" "$TMP/stdin.json")" "Bearer $TOKEN"

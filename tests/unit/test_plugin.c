@@ -108,16 +108,18 @@ int main(void)
 		wh_plugin_proc_free(proc);
 	}
 
-	/* the environment leaves out referenced variables, keeps the others */
+	/* the environment leaves out referenced variables and anything not meant
+	 * for plugins; WHRUN_PLUGIN_* and the basics pass */
 	{
 		struct wh_hook hook;
 		const struct wh_hook *hooks[1] = {&hook};
 		char *secrets[1] = {"${env:WH_TEST_SECRET}"};
 		char **env;
-		int has_secret = 0, has_other = 0;
+		int has_secret = 0, has_other = 0, has_plugin_var = 0;
 
 		setenv("WH_TEST_SECRET", "s3cret", 1);
-		setenv("WH_TEST_OTHER", "kept", 1);
+		setenv("WH_TEST_OTHER", "not-for-plugins", 1);
+		setenv("WHRUN_PLUGIN_TEST", "kept", 1);
 		memset(&hook, 0, sizeof(hook));
 		hook.secrets[0] = secrets[0];
 		hook.nsecrets = 1;
@@ -128,10 +130,12 @@ int main(void)
 		CHECK("env built", env != NULL);
 		for (char **e = env; e && *e; e++) {
 			has_secret |= strstr(*e, "s3cret") || strstr(*e, "t0ken");
-			has_other |= strcmp(*e, "WH_TEST_OTHER=kept") == 0;
+			has_other |= strncmp(*e, "WH_TEST_OTHER=", 14) == 0;
+			has_plugin_var |= strcmp(*e, "WHRUN_PLUGIN_TEST=kept") == 0;
 		}
 		CHECK("referenced variables left out", !has_secret);
-		CHECK("other variables kept", has_other);
+		CHECK("variables not meant for plugins left out", !has_other);
+		CHECK("WHRUN_PLUGIN_ variables kept", has_plugin_var);
 		wh_plugin_env_free(env);
 		json_decref(hook.definition);
 	}
