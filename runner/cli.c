@@ -161,6 +161,7 @@ static const struct option_def *find_short(char c)
 	return NULL;
 }
 
+/* name is the option as written: "--limit", "-n". */
 static int parse_long(long *out, const char *value, const char *name, long min,
 		      struct wh_error *err)
 {
@@ -170,7 +171,7 @@ static int parse_long(long *out, const char *value, const char *name, long min,
 	errno = 0;
 	v = strtol(value, &end, 10);
 	if (errno || end == value || *end || v < min)
-		return wh_error_set(err, WH_EUSAGE, "--%s expects a whole number >= %ld, not '%s'",
+		return wh_error_set(err, WH_EUSAGE, "%s expects a whole number >= %ld, not '%s'",
 				    name, min, value);
 	*out = v;
 	return 0;
@@ -179,11 +180,15 @@ static int parse_long(long *out, const char *value, const char *name, long min,
 static int set_option(struct wh_options *opts, unsigned *seen, const struct option_def *def,
 		      const char *value, struct wh_error *err)
 {
-	const char *name = def->name ? def->name : "n";
+	char name[64];
 	long n = 0;
 	char *end;
 	int error = 0;
 
+	if (def->name)
+		snprintf(name, sizeof(name), "--%s", def->name);
+	else
+		snprintf(name, sizeof(name), "-%c", def->short_name);
 	*seen |= BIT(def->id);
 	switch (def->id) {
 	case OPT_REPO:
@@ -255,8 +260,6 @@ static int set_option(struct wh_options *opts, unsigned *seen, const struct opti
 		error = parse_long(&opts->limit, value, name, 1, err);
 		break;
 	case OPT_COUNT:
-		if (strcmp(value, "0") == 0)
-			return wh_error_set(err, WH_EUSAGE, "-n expects a whole number >= 1");
 		error = parse_long(&opts->count, value, name, 1, err);
 		break;
 	case OPT_ALL:

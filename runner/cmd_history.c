@@ -28,7 +28,7 @@ int wh_cmd_diff(const struct wh_options *opts, struct wh_error *err)
 	json_t *before = NULL, *after = NULL, *changes = NULL;
 	int error;
 
-	if (!dots || dots == range || strstr(dots + 2, "..") ||
+	if (!dots || dots == range || dots[2] == '.' || strstr(dots + 2, "..") ||
 	    (size_t)(dots - range) >= sizeof(from))
 		return wh_error_set(err, WH_EUSAGE,
 				    "usage: whrun diff A..B (two refs, e.g. main..HEAD)");

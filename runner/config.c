@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "util.h"
+#include "yaml.h"
 #include "banned.h"
 
 const char *const wh_builtin_stages[] = {
@@ -188,37 +189,11 @@ struct file_ctx {
 	int nomem;
 };
 
-/* Finds the position of pointer, or of its nearest ancestor that has one.
- * The table maps pointers to [line, column, key_line, key_column]. */
+/* Where pointer (or its nearest ancestor with a position) was written. */
 static void locate(const struct file_ctx *ctx, const char *pointer, int want_key, int *line,
 		   int *column)
 {
-	char buf[1024];
-	size_t len;
-
-	*line = *column = 0;
-	if (!ctx->positions)
-		return;
-	len = wh_strlcpy(buf, pointer, sizeof(buf));
-	if (len >= sizeof(buf))
-		len = sizeof(buf) - 1;
-	for (;;) {
-		const json_t *pos = json_object_get(ctx->positions, buf);
-		if (json_is_array(pos) && json_array_size(pos) >= 2) {
-			size_t base = 0;
-			if (want_key && json_array_size(pos) >= 4 &&
-			    json_integer_value(json_array_get(pos, 2)) > 0)
-				base = 2;
-			*line = (int)json_integer_value(json_array_get(pos, base));
-			*column = (int)json_integer_value(json_array_get(pos, base + 1));
-			return;
-		}
-		char *slash = strrchr(buf, '/');
-		if (!slash)
-			return;
-		*slash = '\0';
-		want_key = 0;
-	}
+	wh_yaml_position(line, column, ctx->positions, pointer, want_key);
 }
 
 static void report(struct file_ctx *ctx, enum wh_severity severity, const char *pointer,
