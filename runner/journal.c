@@ -382,6 +382,30 @@ static char *column_dup(sqlite3_stmt *stmt, int col, int *oom)
 	return copy;
 }
 
+/* A blob column as a malloc'ed copy with a NUL after it, its length in
+ * *len; NULL (len 0) for SQL NULL. Sets *oom. */
+static char *column_blob_dup(sqlite3_stmt *stmt, int col, size_t *len, int *oom)
+{
+	const void *blob;
+	int n;
+	char *copy;
+
+	*len = 0;
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		return NULL;
+	blob = sqlite3_column_blob(stmt, col);
+	n = sqlite3_column_bytes(stmt, col);
+	if (!(copy = malloc((size_t)n + 1))) {
+		*oom = 1;
+		return NULL;
+	}
+	if (n)
+		memcpy(copy, blob, (size_t)n);
+	copy[n] = '\0';
+	*len = (size_t)n;
+	return copy;
+}
+
 /* --- lease owners and their liveness ------------------------------------ */
 
 /*
@@ -1547,9 +1571,6 @@ int wh_journal_get_message(struct wh_journal_stored_message *out, struct wh_jour
 	bind_text(stmt, 1, message_id);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		const void *body = sqlite3_column_blob(stmt, 6);
-		int len = sqlite3_column_bytes(stmt, 6);
-
 		out->id = column_dup(stmt, 0, &oom);
 		out->type = column_dup(stmt, 1, &oom);
 		out->hook = column_dup(stmt, 2, &oom);
@@ -1557,14 +1578,9 @@ int wh_journal_get_message(struct wh_journal_stored_message *out, struct wh_jour
 		out->config_commit = column_dup(stmt, 4, &oom);
 		out->envelope = column_dup(stmt, 5, &oom);
 		out->created_at = sqlite3_column_int64(stmt, 7);
-		if ((out->body = malloc((size_t)len + 1))) {
-			if (len)
-				memcpy(out->body, body, (size_t)len);
-			out->body[len] = '\0';
-			out->body_len = (size_t)len;
-		} else {
+		/* body is NOT NULL in the schema, so NULL here is out of memory */
+		if (!(out->body = column_blob_dup(stmt, 6, &out->body_len, &oom)))
 			oom = 1;
-		}
 		if (oom)
 			error = wh_error_set(err, WH_ENOMEM, "out of memory");
 	} else if (rc == SQLITE_DONE) {
@@ -1637,18 +1653,7 @@ int wh_journal_get_attempts(struct wh_journal_attempts *out, struct wh_journal *
 		a->error = column_dup(stmt, 5, &oom);
 		a->request_headers = column_dup(stmt, 6, &oom);
 		a->response_headers = column_dup(stmt, 7, &oom);
-		if (sqlite3_column_type(stmt, 8) != SQLITE_NULL) {
-			const void *body = sqlite3_column_blob(stmt, 8);
-			int len = sqlite3_column_bytes(stmt, 8);
-			if ((a->response_body = malloc((size_t)len + 1))) {
-				if (len)
-					memcpy(a->response_body, body, (size_t)len);
-				a->response_body[len] = '\0';
-				a->response_body_len = (size_t)len;
-			} else {
-				oom = 1;
-			}
-		}
+		a->response_body = column_blob_dup(stmt, 8, &a->response_body_len, &oom);
 		a->response_truncated = sqlite3_column_int(stmt, 9);
 		a->lease_owner = column_dup(stmt, 10, &oom);
 	}

@@ -64,4 +64,17 @@ static const char *kind_target_string(const json_t *req, const char *name)
 	return json_string_value(json_object_get(json_object_get(req, "target"), name));
 }
 
+/* The whole main() of a plugin: "describe" prints schema, "deliver" runs
+ * deliver(); anything else is a usage error (exit 2). */
+static int kind_main(int argc, char **argv, const char *name, const char *schema,
+		     int (*deliver)(void))
+{
+	if (argc == 2 && strcmp(argv[1], "describe") == 0)
+		return fputs(schema, stdout) == EOF || fflush(stdout) != 0;
+	if (argc == 2 && strcmp(argv[1], "deliver") == 0)
+		return deliver();
+	fprintf(stderr, "usage: %s describe|deliver (run by whrun)\n", name);
+	return 2;
+}
+
 #endif

@@ -114,10 +114,5 @@ out:
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "describe") == 0)
-		return fputs(schema, stdout) == EOF || fflush(stdout) != 0;
-	if (argc == 2 && strcmp(argv[1], "deliver") == 0)
-		return deliver();
-	fprintf(stderr, "usage: whrun-kind-file describe|deliver (run by whrun)\n");
-	return 2;
+	return kind_main(argc, argv, "whrun-kind-file", schema, deliver);
 }

@@ -136,3 +136,18 @@ if not sys.argv[2].endswith(".jsonl"):
 rows = [json.loads(l) for l in text.splitlines() if l.strip()] if d is None else None
 print(eval(sys.argv[1]))' "$1" "$2"
 }
+
+# sql QUERY: one value (or rows joined by spaces) from the journal at $DB
+# (default: the state dir's), opened read-only.
+sql() {
+	python3 -c '
+import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(" ".join("|".join(str(c) for c in r) for r in db.execute(sys.argv[2])))' \
+		"${DB:-$WHRUN_STATE_DIR/journal.db}" "$1"
+}
+
+# free_port: a loopback port nobody listens on (bound, then released).
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

@@ -6,7 +6,7 @@
 
 start_receiver
 U="http://127.0.0.1:$RECV_PORT"
-free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port=$(free_port)
 
 R="$TMP/repo"
 new_repo "$R"

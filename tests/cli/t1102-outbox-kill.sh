@@ -11,12 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 
 DB="$WHRUN_STATE_DIR/journal.db"
-sql() {
-	python3 -c '
-import sqlite3, sys
-db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-print(" ".join("|".join(str(c) for c in r) for r in db.execute(sys.argv[2])))' "$DB" "$1"
-}
 
 start_receiver
 U="http://127.0.0.1:$RECV_PORT"

@@ -7,15 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 DB="$WHRUN_STATE_DIR/journal.db"
-sql() {
-	python3 -c '
-import sqlite3, sys
-db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-print(" ".join("|".join(str(c) for c in r) for r in db.execute(sys.argv[2])))' "$DB" "$1"
-}
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 EX="$WH_SOURCE_DIR/hooks/examples"
 
 # 1. Twenty at once.

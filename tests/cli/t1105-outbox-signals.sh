@@ -7,12 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 
 DB="$WHRUN_STATE_DIR/journal.db"
-sql() {
-	python3 -c '
-import sqlite3, sys
-db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-print(" ".join("|".join(str(c) for c in r) for r in db.execute(sys.argv[2])))' "$DB" "$1"
-}
 recv_count() { wc -l <"$RECV_LOG"; }
 # wait_seen N: until the receiver has logged N requests (10 s at most).
 wait_seen() {
