@@ -1,5 +1,5 @@
 /*
- * main: process-wide set-up only (library initialisation, locale-free
+ * main: process-wide set-up only (library initialisation, libinit.h; locale-free
  * behaviour, SIGPIPE, the SIGINT/SIGTERM stop request), then the CLI.
  * Everything else lives in the library.
  *
@@ -15,10 +15,8 @@
 #include <signal.h>
 #include <string.h>
 
-#include <curl/curl.h>
-#include <git2.h>
-
 #include "cli.h"
+#include "libinit.h"
 
 static struct wh_stop stop;
 
@@ -50,10 +48,9 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	install_stop_handlers();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || git_libgit2_init() < 0)
+	if (wh_libinit() < 0)
 		return 3;
 	code = wh_cli_main(argc, argv, &stop);
-	git_libgit2_shutdown();
-	curl_global_cleanup();
+	wh_libshutdown();
 	return code;
 }
