@@ -305,11 +305,25 @@ struct header_set {
 	int nomem;
 };
 
+/* "name: value" in a new string, or NULL when out of memory. */
+static char *header_line(const char *name, const char *value)
+{
+	size_t n = strlen(name), v = strlen(value);
+	char *line = malloc(n + v + 3);
+
+	if (line) {
+		memcpy(line, name, n);
+		memcpy(line + n, ": ", 2);
+		memcpy(line + n + 2, value, v + 1);
+	}
+	return line;
+}
+
 static void header_add(struct header_set *hs, const char *name, const char *value,
 		       const char *shown)
 {
-	char *line = wh_strdupf("%s: %s", name, value);
-	char *masked = wh_strdupf("%s: %s", name, shown ? shown : value);
+	char *line = header_line(name, value);
+	char *masked = !line ? NULL : shown ? header_line(name, shown) : strdup(line);
 	struct curl_slist *next;
 	char **list;
 
