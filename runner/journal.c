@@ -20,6 +20,29 @@
 #include "util.h"
 #include "banned.h"
 
+/*
+ * The write-ahead log. No connection deletes the -wal file when it closes
+ * or checkpoints it then (SQLITE_FCNTL_PERSIST_WAL,
+ * SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): a run appends to the log and syncs it
+ * once (the outbox commit) instead of creating it anew (a synced header,
+ * a synced directory) and copying it back into the database at exit (two
+ * more syncs). Committed transactions in the log are as durable as in the
+ * database, and every reader sees them (through the -shm index; read-only,
+ * see open_reader). SQLite's automatic checkpoint is replaced by
+ * wal_committed, which only counts the log's frames, so that no commit in
+ * the middle of a run stalls deliveries with a checkpoint; a writer whose
+ * log holds WAL_CHECKPOINT_FRAMES frames or more checkpoints it when it
+ * closes, and empties it (one run in many pays that). The log thus stays
+ * near that many pages: the first process to open the journal rebuilds
+ * the -shm index by reading it, so a longer log would make every open
+ * slower. When processes overlap (the -shm index stays), a log that was
+ * copied back restarts from its beginning, and a log file longer than
+ * WAL_SIZE_LIMIT bytes is then truncated to that.
+ */
+#define WAL_CHECKPOINT_FRAMES  1000
+#define WAL_CHECKPOINT_WAIT_MS 100
+#define WAL_SIZE_LIMIT	       "8388608" /* 8 MiB */
+
 /* Below this much free space a writer refuses to start: it could not even
  * journal what it is about to send. */
 #define MIN_FREE_BYTES (256 * 1024)
@@ -45,7 +68,8 @@ struct wh_journal {
 		sqlite3_stmt *stmt;
 	} cache[STMT_CACHE_SIZE];
 	size_t ncache;
-	int batch; /* inside wh_journal_batch_begin .. _end: its transaction is open */
+	int batch;	/* inside wh_journal_batch_begin .. _end: its transaction is open */
+	int wal_frames; /* frames in the log after our last commit */
 };
 
 static const char *const status_names[] = {"pending", "delivered", "failed", "gone"};
@@ -618,14 +642,29 @@ static int query_int(int64_t *out, struct wh_journal *j, const char *sql, struct
 	return error;
 }
 
-/* Creates or checks the schema in one IMMEDIATE transaction, and proves
- * that the journal takes writes by making one. */
+/* Creates the schema, or brings an older one up to date, in one IMMEDIATE
+ * transaction. A journal already up to date (the usual case) costs one
+ * read and no write: the first write of every writer (the outbox insert,
+ * a claim) comes before anything is sent, so it is the one that proves the
+ * journal takes writes. */
 static int setup_schema(struct wh_journal *j, struct wh_error *err)
 {
-	int64_t version = 0;
-	char sql[160];
+	/* Added after version 1 shipped; harmless to readers, so no new version. */
+	static const char gone_index[] =
+	    "CREATE INDEX IF NOT EXISTS deliveries_gone ON deliveries (hook, url) WHERE status = "
+	    "'gone'";
+	int64_t state = 0, version;
 	int error;
 
+	/* user_version * 2 + 1 when the newest index exists */
+	if ((error = query_int(&state, j,
+			       "SELECT user_version * 2 + EXISTS (SELECT 1 FROM sqlite_master "
+			       "WHERE type = 'index' AND name = 'deliveries_gone') FROM "
+			       "pragma_user_version",
+			       err)) < 0)
+		return error;
+	if (state == WH_JOURNAL_SCHEMA * 2 + 1)
+		return 0;
 	if ((error = begin_write(j, err)) < 0 ||
 	    (error = query_int(&version, j, "PRAGMA user_version", err)) < 0)
 		goto out;
@@ -636,20 +675,10 @@ static int setup_schema(struct wh_journal *j, struct wh_error *err)
 				     j->path, version, WH_JOURNAL_SCHEMA);
 		goto out;
 	}
-	if (version == 0 && (error = exec_sql(j, schema_v1, err, "creating the schema")) < 0)
+	if ((version == 0 && (error = exec_sql(j, schema_v1, err, "creating the schema")) < 0) ||
+	    (error = exec_sql(j, gone_index, err, "creating an index")) < 0)
 		goto out;
-	/* Added after version 1 shipped; harmless to readers, so no new version. */
-	if ((error = exec_sql(j,
-			      "CREATE INDEX IF NOT EXISTS deliveries_gone ON deliveries (hook, "
-			      "url) WHERE status = 'gone'",
-			      err, "creating an index")) < 0)
-		goto out;
-	snprintf(sql, sizeof(sql),
-		 "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_write_open', '%" PRId64
-		 "')",
-		 wh_journal_now());
-	if ((error = exec_sql(j, sql, err, "writing")) < 0 || (error = commit(j, err)) < 0)
-		goto out;
+	error = commit(j, err);
 out:
 	if (error < 0)
 		rollback(j);
@@ -696,22 +725,37 @@ static int enable_wal(struct wh_journal *j, struct wh_error *err)
 	}
 }
 
+/* sqlite3_wal_hook: notes the log's length (see WAL_CHECKPOINT_FRAMES). */
+static int wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct wh_journal *j = ctx;
+
+	(void)db;
+	(void)name;
+	j->wal_frames = frames;
+	return SQLITE_OK;
+}
+
 static int configure(struct wh_journal *j, int writer, struct wh_error *err)
 {
-	int error;
+	int error, persist = 1;
 
 	sqlite3_busy_timeout(j->db, WH_JOURNAL_BUSY_MS);
 	sqlite3_extended_result_codes(j->db, 0);
 	if (sqlite3_create_function(j->db, "lease_dead", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, j,
-				    sql_lease_dead, NULL, NULL) != SQLITE_OK)
+				    sql_lease_dead, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(j->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL) != SQLITE_OK ||
+	    sqlite3_file_control(j->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist) != SQLITE_OK ||
+	    sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
 		return db_error(j, sqlite3_errcode(j->db), err, "configuring");
-	if ((error = exec_sql(j, "PRAGMA foreign_keys = ON", err, "configuring")) < 0)
-		return error;
 	if (!writer)
 		return 0;
+	sqlite3_wal_hook(j->db, wal_committed, j);
 	if ((error = enable_wal(j, err)) < 0)
 		return error;
-	return exec_sql(j, "PRAGMA synchronous = NORMAL", err, "configuring");
+	return exec_sql(j,
+			"PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = " WAL_SIZE_LIMIT,
+			err, "configuring");
 }
 
 /* "file:" URI of path with immutable=1: characters outside the unreserved
@@ -859,6 +903,15 @@ void wh_journal_close(struct wh_journal *journal)
 		sqlite3_exec(journal->db, "COMMIT", NULL, NULL, NULL);
 	for (size_t i = 0; i < journal->ncache; i++)
 		sqlite3_finalize(journal->cache[i].stmt);
+	/* Best effort, waiting briefly for other processes: when it cannot
+	 * run now, a later writer's will. TRUNCATE, as the -shm index that
+	 * remembers what was copied back does not outlive the last connection:
+	 * a log left whole would be copied again and keep growing. */
+	if (journal->db && journal->wal_frames >= WAL_CHECKPOINT_FRAMES) {
+		sqlite3_busy_timeout(journal->db, WAL_CHECKPOINT_WAIT_MS);
+		sqlite3_wal_checkpoint_v2(journal->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					  NULL);
+	}
 	sqlite3_close(journal->db);
 	free(journal->path);
 	free(journal);
