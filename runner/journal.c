@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <sqlite3.h>
 
 #include "journal.h"
@@ -193,18 +193,21 @@ int64_t wh_journal_next_attempt(int64_t now, int deferrals)
 
 int wh_journal_header_is_secret(const char *name)
 {
+	/* any of these, in any case, anywhere in the name */
 	static const char *const words[] = {"authorization", "signature", "token",  "secret",
 					    "api-key",	     "api_key",	  "apikey", "password",
 					    "cookie",	     "session"};
-	char lower[128];
-	size_t i;
 
-	for (i = 0; name[i] && i < sizeof(lower) - 1; i++)
-		lower[i] = (char)tolower((unsigned char)name[i]);
-	lower[i] = '\0';
-	for (i = 0; i < WH_ARRAY_SIZE(words); i++)
-		if (strstr(lower, words[i]))
-			return 1;
+	for (const char *p = name; *p; p++) {
+		char c = (char)(*p | 0x20); /* lower case for letters */
+
+		/* one pass over the name, stopping at the words' first letters */
+		if (c != 'a' && c != 's' && c != 't' && c != 'p' && c != 'c')
+			continue;
+		for (size_t i = 0; i < WH_ARRAY_SIZE(words); i++)
+			if (words[i][0] == c && strncasecmp(p, words[i], strlen(words[i])) == 0)
+				return 1;
+	}
 	return 0;
 }
 
@@ -1226,46 +1229,179 @@ int wh_journal_release(struct wh_journal *journal, int64_t delivery_id, struct w
 			  delivery_id, 0, err);
 }
 
-/* Headers as a JSON object (text, malloc'ed), credentials masked, repeated
- * names joined with ", ". NULL with *oom = 0 when there are none. */
+/* 1 when s[0..len) is well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF): what a JSON string may hold. */
+static int utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], n, cp, min;
+
+		while (c < 0x80) {
+			if (++i == len)
+				return 1;
+			c = s[i];
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (unsigned k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* Appends s[0..len) as the inside of a JSON string, escaped as jansson's
+ * json_dumps escapes it (quote, backslash, control characters). */
+static int json_escape(struct wh_buf *buf, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0;
+	int error = 0;
+
+	while (!error && i < len) {
+		size_t run = i;
+		char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+		size_t esc_len = 2;
+		unsigned char c;
+
+		while (i < len && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+			i++;
+		if ((error = wh_buf_add(buf, s + run, i - run)) < 0 || i == len)
+			break;
+		switch ((c = (unsigned char)s[i++])) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc_len = 6;
+			break;
+		}
+		error = wh_buf_add(buf, esc, esc_len);
+	}
+	return error;
+}
+
+#define NOT_UTF8 "[not UTF-8]"
+
+/* a may be NULL (no name) */
+static int same_name(const char *a, const char *b)
+{
+	return a && a[0] == b[0] && strcmp(a, b) == 0;
+}
+
+/*
+ * Headers as a compact JSON object (text, malloc'ed), credentials masked,
+ * names in the order they first appear, the values of a repeated name
+ * joined with ", ". A value that is not UTF-8 is stored as "[not UTF-8]",
+ * and so are the values of that name before it; a name that is not UTF-8
+ * is stored as "[not UTF-8]". NULL with *oom = 0 when there are none.
+ * Written by hand rather than with jansson: this runs for every attempt,
+ * and building then dumping a json_t was half the cost of recording one.
+ */
 static char *headers_json(const struct wh_journal_header *headers, size_t n, int *oom)
 {
-	json_t *obj;
-	char *text = NULL;
+	struct wh_buf buf = WH_BUF_INIT(SIZE_MAX / 2);
+	const char **names = NULL;
+	int error = 0, first = 1;
 
 	if (!n)
 		return NULL;
-	if (!(obj = json_object())) {
+	if (!(names = calloc(n, sizeof(*names)))) {
 		*oom = 1;
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *name = headers[i].name, *value = headers[i].value;
-		json_t *old, *v;
+	/* names[i]: header i's name as stored, NULL when it has none */
+	for (size_t i = 0; i < n; i++)
+		if (headers[i].name)
+			names[i] = utf8_valid((const unsigned char *)headers[i].name,
+					      strlen(headers[i].name))
+				       ? headers[i].name
+				       : NOT_UTF8;
+	error = wh_buf_add(&buf, "{", 1);
+	for (size_t i = 0; !error && i < n; i++) {
+		size_t from = i, k;
+		int sep = 0, secret;
 
-		if (!name)
+		if (!names[i])
 			continue;
-		if (!value)
-			value = "";
-		if (wh_journal_header_is_secret(name))
-			value = WH_JOURNAL_MASK;
-		old = json_object_get(obj, name);
-		if (old) {
-			char *joined = wh_strdupf("%s, %s", json_string_value(old), value);
-			v = joined ? json_string(joined) : NULL;
-			free(joined);
-		} else {
-			v = json_string(value);
+		for (k = 0; k < i && !same_name(names[k], names[i]); k++)
+			;
+		if (k < i)
+			continue; /* written with its first occurrence */
+		secret = wh_journal_header_is_secret(names[i]);
+		/* the values after the last one that is not UTF-8 */
+		for (k = i; !secret && k < n; k++) {
+			const char *v = headers[k].value ? headers[k].value : "";
+			if (same_name(names[k], names[i]) &&
+			    !utf8_valid((const unsigned char *)v, strlen(v)))
+				from = k;
 		}
-		if (!v) /* not UTF-8 */
-			v = json_string("[not UTF-8]");
-		if (json_object_set_new(obj, name, v) < 0)
-			*oom = 1;
+		error = wh_buf_adds(&buf, first ? "\"" : ",\"");
+		first = 0;
+		if (!error)
+			error = json_escape(&buf, names[i], strlen(names[i]));
+		if (!error)
+			error = wh_buf_add(&buf, "\":\"", 3);
+		for (k = from; !error && k < n; k++) {
+			const char *v = headers[k].value ? headers[k].value : "";
+
+			if (!same_name(names[k], names[i]))
+				continue;
+			if (sep)
+				error = wh_buf_add(&buf, ", ", 2);
+			sep = 1;
+			if (secret)
+				v = WH_JOURNAL_MASK;
+			else if (k == from && !utf8_valid((const unsigned char *)v, strlen(v)))
+				v = NOT_UTF8; /* the last one that is not UTF-8 */
+			if (!error)
+				error = json_escape(&buf, v, strlen(v));
+		}
+		if (!error)
+			error = wh_buf_add(&buf, "\"", 1);
 	}
-	if (!*oom && !(text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+	if (!error)
+		error = wh_buf_add(&buf, "}", 1);
+	free(names);
+	if (error) {
 		*oom = 1;
-	json_decref(obj);
-	return text;
+		wh_buf_release(&buf);
+		return NULL;
+	}
+	return wh_buf_detach(&buf);
 }
 
 int wh_journal_record(struct wh_journal *journal, int64_t delivery_id,
@@ -1494,10 +1630,10 @@ int wh_journal_gone_before(int64_t *out, struct wh_journal *journal, const char 
 	int error, rc;
 
 	*out = 0;
-	if ((error = prepare(&stmt, j,
-			     "SELECT max(id) FROM deliveries WHERE hook = ?1 AND url = ?2 AND "
-			     "status = 'gone' AND (?3 = 0 OR id < ?3)",
-			     err)) < 0)
+	if ((error = prepare_cached(&stmt, j,
+				    "SELECT max(id) FROM deliveries WHERE hook = ?1 AND url = ?2 "
+				    "AND status = 'gone' AND (?3 = 0 OR id < ?3)",
+				    err)) < 0)
 		return error;
 	bind_text(stmt, 1, hook);
 	bind_text(stmt, 2, url);
@@ -1507,7 +1643,7 @@ int wh_journal_gone_before(int64_t *out, struct wh_journal *journal, const char 
 		*out = sqlite3_column_int64(stmt, 0);
 	else
 		error = db_error(j, rc, err, "reading deliveries");
-	sqlite3_finalize(stmt);
+	release_cached(j, stmt);
 	return error;
 }
 
