@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +31,21 @@
  * database, and every reader sees them (through the -shm index; read-only,
  * see open_reader). SQLite's automatic checkpoint is replaced by
  * wal_committed, which only counts the log's frames, so that no commit in
- * the middle of a run stalls deliveries with a checkpoint; a writer whose
- * log holds WAL_CHECKPOINT_FRAMES frames or more checkpoints it when it
- * closes, and empties it (one run in many pays that). The log thus stays
- * near that many pages: the first process to open the journal rebuilds
- * the -shm index by reading it, so a longer log would make every open
- * slower. When processes overlap (the -shm index stays), a log that was
- * copied back restarts from its beginning, and a log file longer than
- * WAL_SIZE_LIMIT bytes is then truncated to that.
+ * the middle of a run stalls deliveries with a checkpoint.
+ *
+ * The first process to open the journal rebuilds the -shm index by reading
+ * the whole log (some 5 us a page), so the log must stay short: a writer
+ * whose log holds WAL_CHECKPOINT_FRAMES frames or more copies it back when
+ * it closes (one run in many pays that: some 20 one-target runs, or every
+ * run of a thousand targets, which writes ~400 frames), then restarts the
+ * log with one small write so that the next process has almost nothing to
+ * read. A log file longer than WAL_SIZE_LIMIT bytes is truncated to that
+ * when it restarts.
  */
-#define WAL_CHECKPOINT_FRAMES  1000
+#define WAL_CHECKPOINT_FRAMES  256
 #define WAL_CHECKPOINT_WAIT_MS 100
-#define WAL_SIZE_LIMIT	       "8388608" /* 8 MiB */
+#define WAL_SIZE_LIMIT	       "4194304" /* 4 MiB */
+#define VFS_NAME	       "whrun-unix"
 
 /* Below this much free space a writer refuses to start: it could not even
  * journal what it is about to send. */
@@ -761,6 +765,59 @@ static int configure(struct wh_journal *j, int writer, struct wh_error *err)
 			err, "configuring");
 }
 
+/*
+ * SQLite's unix VFS syncs the directory the first time it syncs a -wal
+ * file it opened with SQLITE_OPEN_CREATE, and it always asks for that:
+ * with a log kept between runs, every run would pay for a directory sync
+ * (as much as a file sync) that only a new file needs. This VFS is the
+ * unix one, except that a -wal file that exists and is not empty is
+ * opened without SQLITE_OPEN_CREATE. That is as durable: a log with
+ * content had its header written and synced by a process that found it
+ * empty or missing, opened it with SQLITE_OPEN_CREATE and so synced the
+ * directory before any transaction in it counted as committed.
+ */
+static sqlite3_vfs *base_vfs;
+static sqlite3_vfs own_vfs;
+
+static int own_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
+			int *out_flags)
+{
+	struct stat st;
+	int rc;
+
+	(void)vfs;
+	if ((flags & SQLITE_OPEN_WAL) && (flags & SQLITE_OPEN_CREATE) && name &&
+	    stat(name, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		rc = base_vfs->xOpen(base_vfs, name, file, flags & ~SQLITE_OPEN_CREATE, out_flags);
+		if (rc != SQLITE_CANTOPEN)
+			return rc;
+		/* removed in between: create it */
+	}
+	return base_vfs->xOpen(base_vfs, name, file, flags, out_flags);
+}
+
+static void register_vfs(void)
+{
+	if (!(base_vfs = sqlite3_vfs_find(NULL)))
+		return;
+	own_vfs = *base_vfs;
+	own_vfs.zName = VFS_NAME;
+	own_vfs.pNext = NULL;
+	own_vfs.xOpen = own_vfs_open;
+	if (sqlite3_vfs_register(&own_vfs, 0) != SQLITE_OK)
+		base_vfs = NULL;
+}
+
+/* The VFS name for sqlite3_open_v2: ours, or NULL (the default) when it
+ * could not be registered. */
+static const char *vfs_name(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_vfs);
+	return base_vfs ? VFS_NAME : NULL;
+}
+
 /* "file:" URI of path with immutable=1: characters outside the unreserved
  * set are percent-encoded. NULL when out of memory. */
 static char *immutable_uri(const char *path)
@@ -785,11 +842,13 @@ static char *immutable_uri(const char *path)
 
 /*
  * Readers open read-write when they may (a WAL reader writes the -shm
- * index) and read-only otherwise. When even that cannot read and the file
- * system is mounted read-only (SQLite cannot create the -shm file there),
- * the file is opened as immutable: correct there, as nobody can write to
- * it either. Transactions left in a -wal file by a writer that died
- * before the mount became read-only are then not seen.
+ * index) and read-only otherwise: SQLite then reads the -wal file that
+ * writers keep (see WAL_CHECKPOINT_FRAMES) through the existing -shm file
+ * even where neither can be written, such as a read-only mount. When even
+ * that cannot read (a read-only mount without the -shm file) and the file
+ * system is mounted read-only, the file is opened as immutable: correct
+ * there, as nobody can write to it either, but the transactions still in
+ * the -wal file (the newest ones) are then not seen.
  */
 static int mounted_read_only(const char *path)
 {
@@ -814,7 +873,7 @@ static int open_reader(struct wh_journal *j, int64_t *version, struct wh_error *
 			return wh_error_set(err, WH_ENOMEM, "out of memory");
 		wh_error_clear(err);
 		rc = sqlite3_open_v2(uri ? uri : j->path, &j->db, flags[i] | SQLITE_OPEN_NOFOLLOW,
-				     NULL);
+				     vfs_name());
 		free(uri);
 		if (rc != SQLITE_OK)
 			error = db_error(j, rc, err, "opening");
@@ -854,7 +913,7 @@ int wh_journal_open(struct wh_journal **out, const char *dir, enum wh_journal_op
 		    (error = check_free_space(dir, err)) < 0)
 			goto out;
 		rc = sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
-				     NULL);
+				     vfs_name());
 		if (rc != SQLITE_OK) {
 			error = db_error(j, rc, err, "opening");
 			goto out;
@@ -907,13 +966,22 @@ void wh_journal_close(struct wh_journal *journal)
 	for (size_t i = 0; i < journal->ncache; i++)
 		sqlite3_finalize(journal->cache[i].stmt);
 	/* Best effort, waiting briefly for other processes: when it cannot
-	 * run now, a later writer's will. TRUNCATE, as the -shm index that
-	 * remembers what was copied back does not outlive the last connection:
-	 * a log left whole would be copied again and keep growing. */
+	 * run now, a later writer's will. RESTART, then a write, which starts
+	 * the log over from its beginning: the -shm index that remembers what
+	 * was copied back does not outlive the last connection, so a log left
+	 * whole would be read and copied again by the next process. */
 	if (journal->db && journal->wal_frames >= WAL_CHECKPOINT_FRAMES) {
 		sqlite3_busy_timeout(journal->db, WAL_CHECKPOINT_WAIT_MS);
-		sqlite3_wal_checkpoint_v2(journal->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-					  NULL);
+		if (sqlite3_wal_checkpoint_v2(journal->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
+					      NULL) == SQLITE_OK) {
+			char sql[128];
+
+			snprintf(sql, sizeof(sql),
+				 "INSERT OR REPLACE INTO meta (key, value) VALUES "
+				 "('last_checkpoint', '%" PRId64 "')",
+				 wh_journal_now());
+			sqlite3_exec(journal->db, sql, NULL, NULL, NULL);
+		}
 	}
 	sqlite3_close(journal->db);
 	free(journal->path);

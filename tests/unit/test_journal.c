@@ -53,6 +53,25 @@ static int64_t sql_int(const char *dir, const char *sql)
 	return v;
 }
 
+/* Column col of the first row of a query on the journal file, with a
+ * read-write connection; -1 when it fails. */
+static int64_t sql_int2(const char *dir, const char *sql, int col)
+{
+	char *path = wh_strdupf("%s/journal.db", dir);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, col);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	free(path);
+	return v;
+}
+
 static int mode_of(const char *path)
 {
 	struct stat st;
@@ -549,7 +568,7 @@ static void test_headers_text(void)
 
 /* The log outlives a writer (no checkpoint, nothing written at open once
  * the schema is current), readers see what is in it, and a writer that
- * leaves a long log copies it back and empties it when it closes. */
+ * leaves a long log copies it back and starts it over when it closes. */
 static void test_persistent_wal(void)
 {
 	struct wh_error err = WH_ERROR_INIT;
@@ -588,7 +607,8 @@ static void test_persistent_wal(void)
 	CHECK("many inserts", ok);
 	CHECK("a long log", file_size(dir, "journal.db-wal") > 1000 * 4096);
 	wh_journal_close(j);
-	CHECK("emptied at close", file_size(dir, "journal.db-wal") == 0);
+	/* the second column: the frames in the log */
+	CHECK("restarted at close", sql_int2(dir, "PRAGMA wal_checkpoint(PASSIVE)", 1) < 8);
 	CHECK("copied back", sql_int(dir, "SELECT count(*) FROM deliveries") == 2 + 150 * 16 &&
 				 file_size(dir, "journal.db") > 4096);
 	free(dir);
