@@ -3,22 +3,49 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <sqlite3.h>
 
 #include "journal.h"
 #include "util.h"
 #include "banned.h"
+
+/*
+ * The write-ahead log. No connection deletes the -wal file when it closes
+ * or checkpoints it then (SQLITE_FCNTL_PERSIST_WAL,
+ * SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE): a run appends to the log and syncs it
+ * once (the outbox commit) instead of creating it anew (a synced header,
+ * a synced directory) and copying it back into the database at exit (two
+ * more syncs). Committed transactions in the log are as durable as in the
+ * database, and every reader sees them (through the -shm index; read-only,
+ * see open_reader). SQLite's automatic checkpoint is replaced by
+ * wal_committed, which only counts the log's frames, so that no commit in
+ * the middle of a run stalls deliveries with a checkpoint.
+ *
+ * The first process to open the journal rebuilds the -shm index by reading
+ * the whole log (some 5 us a page), so the log must stay short: a writer
+ * whose log holds WAL_CHECKPOINT_FRAMES frames or more copies it back when
+ * it closes (one run in many pays that: some 20 one-target runs, or every
+ * run of a thousand targets, which writes ~400 frames), then restarts the
+ * log with one small write so that the next process has almost nothing to
+ * read. A log file longer than WAL_SIZE_LIMIT bytes is truncated to that
+ * when it restarts.
+ */
+#define WAL_CHECKPOINT_FRAMES  256
+#define WAL_CHECKPOINT_WAIT_MS 100
+#define WAL_SIZE_LIMIT	       "4194304" /* 4 MiB */
+#define VFS_NAME	       "whrun-unix"
 
 /* Below this much free space a writer refuses to start: it could not even
  * journal what it is about to send. */
@@ -45,7 +72,8 @@ struct wh_journal {
 		sqlite3_stmt *stmt;
 	} cache[STMT_CACHE_SIZE];
 	size_t ncache;
-	int batch; /* inside wh_journal_batch_begin .. _end: its transaction is open */
+	int batch;	/* inside wh_journal_batch_begin .. _end: its transaction is open */
+	int wal_frames; /* frames in the log after our last commit */
 };
 
 static const char *const status_names[] = {"pending", "delivered", "failed", "gone"};
@@ -169,18 +197,21 @@ int64_t wh_journal_next_attempt(int64_t now, int deferrals)
 
 int wh_journal_header_is_secret(const char *name)
 {
+	/* any of these, in any case, anywhere in the name */
 	static const char *const words[] = {"authorization", "signature", "token",  "secret",
 					    "api-key",	     "api_key",	  "apikey", "password",
 					    "cookie",	     "session"};
-	char lower[128];
-	size_t i;
 
-	for (i = 0; name[i] && i < sizeof(lower) - 1; i++)
-		lower[i] = (char)tolower((unsigned char)name[i]);
-	lower[i] = '\0';
-	for (i = 0; i < WH_ARRAY_SIZE(words); i++)
-		if (strstr(lower, words[i]))
-			return 1;
+	for (const char *p = name; *p; p++) {
+		char c = (char)(*p | 0x20); /* lower case for letters */
+
+		/* one pass over the name, stopping at the words' first letters */
+		if (c != 'a' && c != 's' && c != 't' && c != 'p' && c != 'c')
+			continue;
+		for (size_t i = 0; i < WH_ARRAY_SIZE(words); i++)
+			if (words[i][0] == c && strncasecmp(p, words[i], strlen(words[i])) == 0)
+				return 1;
+	}
 	return 0;
 }
 
@@ -618,14 +649,29 @@ static int query_int(int64_t *out, struct wh_journal *j, const char *sql, struct
 	return error;
 }
 
-/* Creates or checks the schema in one IMMEDIATE transaction, and proves
- * that the journal takes writes by making one. */
+/* Creates the schema, or brings an older one up to date, in one IMMEDIATE
+ * transaction. A journal already up to date (the usual case) costs one
+ * read and no write: the first write of every writer (the outbox insert,
+ * a claim) comes before anything is sent, so it is the one that proves the
+ * journal takes writes. */
 static int setup_schema(struct wh_journal *j, struct wh_error *err)
 {
-	int64_t version = 0;
-	char sql[160];
+	/* Added after version 1 shipped; harmless to readers, so no new version. */
+	static const char gone_index[] =
+	    "CREATE INDEX IF NOT EXISTS deliveries_gone ON deliveries (hook, url) WHERE status = "
+	    "'gone'";
+	int64_t state = 0, version;
 	int error;
 
+	/* user_version * 2 + 1 when the newest index exists */
+	if ((error = query_int(&state, j,
+			       "SELECT user_version * 2 + EXISTS (SELECT 1 FROM sqlite_master "
+			       "WHERE type = 'index' AND name = 'deliveries_gone') FROM "
+			       "pragma_user_version",
+			       err)) < 0)
+		return error;
+	if (state == WH_JOURNAL_SCHEMA * 2 + 1)
+		return 0;
 	if ((error = begin_write(j, err)) < 0 ||
 	    (error = query_int(&version, j, "PRAGMA user_version", err)) < 0)
 		goto out;
@@ -636,20 +682,10 @@ static int setup_schema(struct wh_journal *j, struct wh_error *err)
 				     j->path, version, WH_JOURNAL_SCHEMA);
 		goto out;
 	}
-	if (version == 0 && (error = exec_sql(j, schema_v1, err, "creating the schema")) < 0)
+	if ((version == 0 && (error = exec_sql(j, schema_v1, err, "creating the schema")) < 0) ||
+	    (error = exec_sql(j, gone_index, err, "creating an index")) < 0)
 		goto out;
-	/* Added after version 1 shipped; harmless to readers, so no new version. */
-	if ((error = exec_sql(j,
-			      "CREATE INDEX IF NOT EXISTS deliveries_gone ON deliveries (hook, "
-			      "url) WHERE status = 'gone'",
-			      err, "creating an index")) < 0)
-		goto out;
-	snprintf(sql, sizeof(sql),
-		 "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_write_open', '%" PRId64
-		 "')",
-		 wh_journal_now());
-	if ((error = exec_sql(j, sql, err, "writing")) < 0 || (error = commit(j, err)) < 0)
-		goto out;
+	error = commit(j, err);
 out:
 	if (error < 0)
 		rollback(j);
@@ -696,22 +732,90 @@ static int enable_wal(struct wh_journal *j, struct wh_error *err)
 	}
 }
 
+/* sqlite3_wal_hook: notes the log's length (see WAL_CHECKPOINT_FRAMES). */
+static int wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	struct wh_journal *j = ctx;
+
+	(void)db;
+	(void)name;
+	j->wal_frames = frames;
+	return SQLITE_OK;
+}
+
 static int configure(struct wh_journal *j, int writer, struct wh_error *err)
 {
-	int error;
+	int error, persist = 1;
 
 	sqlite3_busy_timeout(j->db, WH_JOURNAL_BUSY_MS);
 	sqlite3_extended_result_codes(j->db, 0);
 	if (sqlite3_create_function(j->db, "lease_dead", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, j,
-				    sql_lease_dead, NULL, NULL) != SQLITE_OK)
+				    sql_lease_dead, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(j->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL) != SQLITE_OK ||
+	    sqlite3_file_control(j->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist) != SQLITE_OK ||
+	    sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
 		return db_error(j, sqlite3_errcode(j->db), err, "configuring");
-	if ((error = exec_sql(j, "PRAGMA foreign_keys = ON", err, "configuring")) < 0)
-		return error;
 	if (!writer)
 		return 0;
+	sqlite3_wal_hook(j->db, wal_committed, j);
 	if ((error = enable_wal(j, err)) < 0)
 		return error;
-	return exec_sql(j, "PRAGMA synchronous = NORMAL", err, "configuring");
+	return exec_sql(j,
+			"PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = " WAL_SIZE_LIMIT,
+			err, "configuring");
+}
+
+/*
+ * SQLite's unix VFS syncs the directory the first time it syncs a -wal
+ * file it opened with SQLITE_OPEN_CREATE, and it always asks for that:
+ * with a log kept between runs, every run would pay for a directory sync
+ * (as much as a file sync) that only a new file needs. This VFS is the
+ * unix one, except that a -wal file that exists and is not empty is
+ * opened without SQLITE_OPEN_CREATE. That is as durable: a log with
+ * content had its header written and synced by a process that found it
+ * empty or missing, opened it with SQLITE_OPEN_CREATE and so synced the
+ * directory before any transaction in it counted as committed.
+ */
+static sqlite3_vfs *base_vfs;
+static sqlite3_vfs own_vfs;
+
+static int own_vfs_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
+			int *out_flags)
+{
+	struct stat st;
+	int rc;
+
+	(void)vfs;
+	if ((flags & SQLITE_OPEN_WAL) && (flags & SQLITE_OPEN_CREATE) && name &&
+	    stat(name, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		rc = base_vfs->xOpen(base_vfs, name, file, flags & ~SQLITE_OPEN_CREATE, out_flags);
+		if (rc != SQLITE_CANTOPEN)
+			return rc;
+		/* removed in between: create it */
+	}
+	return base_vfs->xOpen(base_vfs, name, file, flags, out_flags);
+}
+
+static void register_vfs(void)
+{
+	if (!(base_vfs = sqlite3_vfs_find(NULL)))
+		return;
+	own_vfs = *base_vfs;
+	own_vfs.zName = VFS_NAME;
+	own_vfs.pNext = NULL;
+	own_vfs.xOpen = own_vfs_open;
+	if (sqlite3_vfs_register(&own_vfs, 0) != SQLITE_OK)
+		base_vfs = NULL;
+}
+
+/* The VFS name for sqlite3_open_v2: ours, or NULL (the default) when it
+ * could not be registered. */
+static const char *vfs_name(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_vfs);
+	return base_vfs ? VFS_NAME : NULL;
 }
 
 /* "file:" URI of path with immutable=1: characters outside the unreserved
@@ -738,11 +842,13 @@ static char *immutable_uri(const char *path)
 
 /*
  * Readers open read-write when they may (a WAL reader writes the -shm
- * index) and read-only otherwise. When even that cannot read and the file
- * system is mounted read-only (SQLite cannot create the -shm file there),
- * the file is opened as immutable: correct there, as nobody can write to
- * it either. Transactions left in a -wal file by a writer that died
- * before the mount became read-only are then not seen.
+ * index) and read-only otherwise: SQLite then reads the -wal file that
+ * writers keep (see WAL_CHECKPOINT_FRAMES) through the existing -shm file
+ * even where neither can be written, such as a read-only mount. When even
+ * that cannot read (a read-only mount without the -shm file) and the file
+ * system is mounted read-only, the file is opened as immutable: correct
+ * there, as nobody can write to it either, but the transactions still in
+ * the -wal file (the newest ones) are then not seen.
  */
 static int mounted_read_only(const char *path)
 {
@@ -767,7 +873,7 @@ static int open_reader(struct wh_journal *j, int64_t *version, struct wh_error *
 			return wh_error_set(err, WH_ENOMEM, "out of memory");
 		wh_error_clear(err);
 		rc = sqlite3_open_v2(uri ? uri : j->path, &j->db, flags[i] | SQLITE_OPEN_NOFOLLOW,
-				     NULL);
+				     vfs_name());
 		free(uri);
 		if (rc != SQLITE_OK)
 			error = db_error(j, rc, err, "opening");
@@ -807,7 +913,7 @@ int wh_journal_open(struct wh_journal **out, const char *dir, enum wh_journal_op
 		    (error = check_free_space(dir, err)) < 0)
 			goto out;
 		rc = sqlite3_open_v2(j->path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
-				     NULL);
+				     vfs_name());
 		if (rc != SQLITE_OK) {
 			error = db_error(j, rc, err, "opening");
 			goto out;
@@ -859,6 +965,24 @@ void wh_journal_close(struct wh_journal *journal)
 		sqlite3_exec(journal->db, "COMMIT", NULL, NULL, NULL);
 	for (size_t i = 0; i < journal->ncache; i++)
 		sqlite3_finalize(journal->cache[i].stmt);
+	/* Best effort, waiting briefly for other processes: when it cannot
+	 * run now, a later writer's will. RESTART, then a write, which starts
+	 * the log over from its beginning: the -shm index that remembers what
+	 * was copied back does not outlive the last connection, so a log left
+	 * whole would be read and copied again by the next process. */
+	if (journal->db && journal->wal_frames >= WAL_CHECKPOINT_FRAMES) {
+		sqlite3_busy_timeout(journal->db, WAL_CHECKPOINT_WAIT_MS);
+		if (sqlite3_wal_checkpoint_v2(journal->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
+					      NULL) == SQLITE_OK) {
+			char sql[128];
+
+			snprintf(sql, sizeof(sql),
+				 "INSERT OR REPLACE INTO meta (key, value) VALUES "
+				 "('last_checkpoint', '%" PRId64 "')",
+				 wh_journal_now());
+			sqlite3_exec(journal->db, sql, NULL, NULL, NULL);
+		}
+	}
 	sqlite3_close(journal->db);
 	free(journal->path);
 	free(journal);
@@ -1173,46 +1297,179 @@ int wh_journal_release(struct wh_journal *journal, int64_t delivery_id, struct w
 			  delivery_id, 0, err);
 }
 
-/* Headers as a JSON object (text, malloc'ed), credentials masked, repeated
- * names joined with ", ". NULL with *oom = 0 when there are none. */
+/* 1 when s[0..len) is well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF): what a JSON string may hold. */
+static int utf8_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], n, cp, min;
+
+		while (c < 0x80) {
+			if (++i == len)
+				return 1;
+			c = s[i];
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07, min = 0x10000;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (unsigned k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* Appends s[0..len) as the inside of a JSON string, escaped as jansson's
+ * json_dumps escapes it (quote, backslash, control characters). */
+static int json_escape(struct wh_buf *buf, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i = 0;
+	int error = 0;
+
+	while (!error && i < len) {
+		size_t run = i;
+		char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+		size_t esc_len = 2;
+		unsigned char c;
+
+		while (i < len && (unsigned char)s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+			i++;
+		if ((error = wh_buf_add(buf, s + run, i - run)) < 0 || i == len)
+			break;
+		switch ((c = (unsigned char)s[i++])) {
+		case '"':
+		case '\\':
+			esc[1] = (char)c;
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		default:
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			esc_len = 6;
+			break;
+		}
+		error = wh_buf_add(buf, esc, esc_len);
+	}
+	return error;
+}
+
+#define NOT_UTF8 "[not UTF-8]"
+
+/* a may be NULL (no name) */
+static int same_name(const char *a, const char *b)
+{
+	return a && a[0] == b[0] && strcmp(a, b) == 0;
+}
+
+/*
+ * Headers as a compact JSON object (text, malloc'ed), credentials masked,
+ * names in the order they first appear, the values of a repeated name
+ * joined with ", ". A value that is not UTF-8 is stored as "[not UTF-8]",
+ * and so are the values of that name before it; a name that is not UTF-8
+ * is stored as "[not UTF-8]". NULL with *oom = 0 when there are none.
+ * Written by hand rather than with jansson: this runs for every attempt,
+ * and building then dumping a json_t was half the cost of recording one.
+ */
 static char *headers_json(const struct wh_journal_header *headers, size_t n, int *oom)
 {
-	json_t *obj;
-	char *text = NULL;
+	struct wh_buf buf = WH_BUF_INIT(SIZE_MAX / 2);
+	const char **names = NULL;
+	int error = 0, first = 1;
 
 	if (!n)
 		return NULL;
-	if (!(obj = json_object())) {
+	if (!(names = calloc(n, sizeof(*names)))) {
 		*oom = 1;
 		return NULL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *name = headers[i].name, *value = headers[i].value;
-		json_t *old, *v;
+	/* names[i]: header i's name as stored, NULL when it has none */
+	for (size_t i = 0; i < n; i++)
+		if (headers[i].name)
+			names[i] = utf8_valid((const unsigned char *)headers[i].name,
+					      strlen(headers[i].name))
+				       ? headers[i].name
+				       : NOT_UTF8;
+	error = wh_buf_add(&buf, "{", 1);
+	for (size_t i = 0; !error && i < n; i++) {
+		size_t from = i, k;
+		int sep = 0, secret;
 
-		if (!name)
+		if (!names[i])
 			continue;
-		if (!value)
-			value = "";
-		if (wh_journal_header_is_secret(name))
-			value = WH_JOURNAL_MASK;
-		old = json_object_get(obj, name);
-		if (old) {
-			char *joined = wh_strdupf("%s, %s", json_string_value(old), value);
-			v = joined ? json_string(joined) : NULL;
-			free(joined);
-		} else {
-			v = json_string(value);
+		for (k = 0; k < i && !same_name(names[k], names[i]); k++)
+			;
+		if (k < i)
+			continue; /* written with its first occurrence */
+		secret = wh_journal_header_is_secret(names[i]);
+		/* the values after the last one that is not UTF-8 */
+		for (k = i; !secret && k < n; k++) {
+			const char *v = headers[k].value ? headers[k].value : "";
+			if (same_name(names[k], names[i]) &&
+			    !utf8_valid((const unsigned char *)v, strlen(v)))
+				from = k;
 		}
-		if (!v) /* not UTF-8 */
-			v = json_string("[not UTF-8]");
-		if (json_object_set_new(obj, name, v) < 0)
-			*oom = 1;
+		error = wh_buf_adds(&buf, first ? "\"" : ",\"");
+		first = 0;
+		if (!error)
+			error = json_escape(&buf, names[i], strlen(names[i]));
+		if (!error)
+			error = wh_buf_add(&buf, "\":\"", 3);
+		for (k = from; !error && k < n; k++) {
+			const char *v = headers[k].value ? headers[k].value : "";
+
+			if (!same_name(names[k], names[i]))
+				continue;
+			if (sep)
+				error = wh_buf_add(&buf, ", ", 2);
+			sep = 1;
+			if (secret)
+				v = WH_JOURNAL_MASK;
+			else if (k == from && !utf8_valid((const unsigned char *)v, strlen(v)))
+				v = NOT_UTF8; /* the last one that is not UTF-8 */
+			if (!error)
+				error = json_escape(&buf, v, strlen(v));
+		}
+		if (!error)
+			error = wh_buf_add(&buf, "\"", 1);
 	}
-	if (!*oom && !(text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+	if (!error)
+		error = wh_buf_add(&buf, "}", 1);
+	free(names);
+	if (error) {
 		*oom = 1;
-	json_decref(obj);
-	return text;
+		wh_buf_release(&buf);
+		return NULL;
+	}
+	return wh_buf_detach(&buf);
 }
 
 int wh_journal_record(struct wh_journal *journal, int64_t delivery_id,
@@ -1441,10 +1698,10 @@ int wh_journal_gone_before(int64_t *out, struct wh_journal *journal, const char 
 	int error, rc;
 
 	*out = 0;
-	if ((error = prepare(&stmt, j,
-			     "SELECT max(id) FROM deliveries WHERE hook = ?1 AND url = ?2 AND "
-			     "status = 'gone' AND (?3 = 0 OR id < ?3)",
-			     err)) < 0)
+	if ((error = prepare_cached(&stmt, j,
+				    "SELECT max(id) FROM deliveries WHERE hook = ?1 AND url = ?2 "
+				    "AND status = 'gone' AND (?3 = 0 OR id < ?3)",
+				    err)) < 0)
 		return error;
 	bind_text(stmt, 1, hook);
 	bind_text(stmt, 2, url);
@@ -1454,7 +1711,7 @@ int wh_journal_gone_before(int64_t *out, struct wh_journal *journal, const char 
 		*out = sqlite3_column_int64(stmt, 0);
 	else
 		error = db_error(j, rc, err, "reading deliveries");
-	sqlite3_finalize(stmt);
+	release_cached(j, stmt);
 	return error;
 }
 

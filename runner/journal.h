@@ -45,7 +45,9 @@
  *   is held across network I/O. A busy timeout (10 s) absorbs contention,
  *   so parallel processes wait instead of failing with "database is locked".
  * - The directory is created 0700 when missing, the database (and with it,
- *   as SQLite copies the mode, its -wal and -shm files) 0600.
+ *   as SQLite copies the mode, its -wal and -shm files) 0600. The -wal and
+ *   -shm files stay between runs (no whrun process deletes them); they are
+ *   part of the journal (copy or back up the three files together).
  * - Secrets are never stored. The caller masks secret header values before
  *   handing them over; the journal masks again any header whose name looks
  *   like a credential or a signature (Authorization, *-Signature*, Cookie,
@@ -119,11 +121,15 @@ int wh_journal_state_dir(char **out, const char *state_dir, struct wh_error *err
 /*
  * Opens (and in WH_JOURNAL_CREATE mode creates, schema included, in one
  * transaction) <dir>/journal.db. Fails with WH_EIO when the directory or
- * the database cannot be created or written (read-only file system, no
- * permission, disk full: checked with a real write before returning, so a
- * writer learns it before sending anything), WH_ECONFIG when the file is
- * not a whrun journal or was written by a newer whrun. *out is the
- * caller's; free it with wh_journal_close.
+ * the database cannot be created or opened for writing (read-only file
+ * system, no permission) or the file system is nearly full, WH_ECONFIG
+ * when the file is not a whrun journal or was written by a newer whrun.
+ * Opening an up-to-date journal writes nothing: a writer's first write
+ * (wh_journal_insert, wh_journal_add_deliveries, wh_journal_claim_due),
+ * which always comes before anything is sent, is what fails when the
+ * journal cannot take writes after all (disk full at that moment). *out
+ * is the caller's; free it with wh_journal_close, which may copy a long
+ * write-ahead log back into the database (see journal.c).
  */
 int wh_journal_open(struct wh_journal **out, const char *dir, enum wh_journal_open_mode mode,
 		    struct wh_error *err);

@@ -53,6 +53,25 @@ static int64_t sql_int(const char *dir, const char *sql)
 	return v;
 }
 
+/* Column col of the first row of a query on the journal file, with a
+ * read-write connection; -1 when it fails. */
+static int64_t sql_int2(const char *dir, const char *sql, int col)
+{
+	char *path = wh_strdupf("%s/journal.db", dir);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt = NULL;
+	int64_t v = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, col);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	free(path);
+	return v;
+}
+
 static int mode_of(const char *path)
 {
 	struct stat st;
@@ -483,6 +502,115 @@ static void test_round_trip(void)
 
 	wh_journal_close(j);
 	free(big);
+	free(dir);
+}
+
+static long long file_size(const char *dir, const char *name)
+{
+	char *path = wh_strdupf("%s/%s", dir, name);
+	struct stat st;
+	long long size = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+
+	free(path);
+	return size;
+}
+
+/* Request headers as stored: escaped, masked, repeated names joined, what
+ * is not UTF-8 replaced (as jansson's json_dumps wrote them before). */
+static void test_headers_text(void)
+{
+	struct wh_error err = WH_ERROR_INIT;
+	char *dir = new_dir();
+	struct wh_journal *j = open_create(dir);
+	struct fixture f;
+	struct wh_journal_attempts attempts = {0};
+	struct wh_journal_header req[] = {{"A", "x\"y\\z\n\t\x01/"},
+					  {"B", "caf\xc3\xa9"},
+					  {"C", "ok1"},
+					  {"C", "bad\xff"},
+					  {"C", "ok2"},
+					  {"X-Api-Key", "k1"},
+					  {"X-Api-Key", "k2"},
+					  {"\xffname", "v"},
+					  {NULL, "skipped"},
+					  {"D", NULL},
+					  {"E", "bad\xc0\x80"},
+					  {"F", "\xed\xa0\x80"},
+					  {"G", "\xf0\x9f\x98\x80"},
+					  {"H", "bad\xe2\x82"},
+					  {"C", "ok3"}};
+	struct wh_journal_header resp[] = {{"K", "v"}};
+	struct wh_journal_result r = result_of(WH_JOURNAL_OUTCOME_DELIVERED, 200, 1);
+
+	fixture_init(&f, "alpha", "clusters_deployed", 1);
+	CHECK("insert", j && wh_journal_insert(j, &f.message, 1, 60000, &err) == 0);
+	r.request_headers = req;
+	r.nrequest_headers = WH_ARRAY_SIZE(req);
+	r.response_headers = resp;
+	r.nresponse_headers = WH_ARRAY_SIZE(resp);
+	CHECK("record", j && wh_journal_record(j, f.targets[0].id, &r, NULL, &err) == 0);
+	CHECK("attempt", j && wh_journal_get_attempts(&attempts, j, f.targets[0].id, &err) == 0 &&
+			     attempts.count == 1);
+	if (attempts.count == 1) {
+		CHECK_STR(
+		    "request headers text", attempts.items[0].request_headers,
+		    "{\"A\":\"x\\\"y\\\\z\\n\\t\\u0001/\",\"B\":\"caf\xc3\xa9\","
+		    "\"C\":\"[not UTF-8], ok2, ok3\",\"X-Api-Key\":\"[redacted], "
+		    "[redacted]\",\"[not UTF-8]\":\"v\",\"D\":\"\",\"E\":\"[not UTF-8]\","
+		    "\"F\":\"[not UTF-8]\",\"G\":\"\xf0\x9f\x98\x80\",\"H\":\"[not UTF-8]\"}");
+		CHECK_STR("response headers text", attempts.items[0].response_headers,
+			  "{\"K\":\"v\"}");
+	}
+	wh_journal_attempts_release(&attempts);
+	wh_journal_close(j);
+	free(dir);
+}
+
+/* The log outlives a writer (no checkpoint, nothing written at open once
+ * the schema is current), readers see what is in it, and a writer that
+ * leaves a long log copies it back and starts it over when it closes. */
+static void test_persistent_wal(void)
+{
+	struct wh_error err = WH_ERROR_INIT;
+	char *dir = new_dir();
+	struct wh_journal *j = open_create(dir);
+	struct wh_journal_deliveries list = {0};
+	struct wh_journal_list_filter filter = {NULL, NULL, -1, 0};
+	struct fixture f;
+	long long wal;
+	int ok = 1;
+
+	fixture_init(&f, "alpha", "clusters_deployed", 2);
+	CHECK("insert", j && wh_journal_insert(j, &f.message, 1, 60000, &err) == 0);
+	wh_journal_close(j);
+	wal = file_size(dir, "journal.db-wal");
+	CHECK("the log stays after close", wal > 0);
+	CHECK("not copied back", sql_int(dir, "SELECT count(*) FROM deliveries") == 2 &&
+				     file_size(dir, "journal.db") <= 4096);
+	j = open_create(dir);
+	wh_journal_close(j);
+	CHECK("a writer's open writes nothing", j && file_size(dir, "journal.db-wal") == wal);
+	j = NULL;
+	CHECK("a reader sees the log", wh_journal_open(&j, dir, WH_JOURNAL_EXISTING, &err) == 0 &&
+					   wh_journal_list(&list, j, &filter, &err) == 0 &&
+					   list.count == 2);
+	wh_journal_deliveries_release(&list);
+	wh_journal_close(j);
+	CHECK("a reader keeps the log", file_size(dir, "journal.db-wal") == wal);
+
+	/* about 1,500 pages of log in one handle */
+	j = open_create(dir);
+	for (int i = 0; ok && i < 150; i++) {
+		fixture_init(&f, "alpha", "clusters_deployed", 16);
+		ok = j && wh_journal_insert(j, &f.message, 1, 60000, &err) == 0;
+	}
+	CHECK("many inserts", ok);
+	CHECK("a long log", file_size(dir, "journal.db-wal") > 1000 * 4096);
+	wh_journal_close(j);
+	/* the second column: the frames in the log */
+	CHECK("restarted at close", sql_int2(dir, "PRAGMA wal_checkpoint(PASSIVE)", 1) < 8);
+	CHECK("copied back", sql_int(dir, "SELECT count(*) FROM deliveries") == 2 + 150 * 16 &&
+				 file_size(dir, "journal.db") > 4096);
 	free(dir);
 }
 
@@ -926,6 +1054,8 @@ int main(void)
 	test_open_and_modes();
 	test_open_errors();
 	test_round_trip();
+	test_headers_text();
+	test_persistent_wal();
 	test_leases_and_schedule();
 	test_killed_writer();
 	test_twenty_writers();
