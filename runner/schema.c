@@ -605,7 +605,8 @@ static int fetch_document(struct wh_schema *s, const char *uri, int default_draf
 	int error = 0;
 
 	if (emb) {
-		error = wh_schema_parse(&doc, (const char *)emb->data, emb->size, emb->name, err);
+		error = wh_schema_parse_trusted(&doc, (const char *)emb->data, emb->size, emb->name,
+						err);
 		goto parsed;
 	}
 	for (size_t i = 0; i < s->cfg.nremotes && !path; i++) {
@@ -881,7 +882,7 @@ static int compile_regex(struct cctx *c, const char *keyword, const char *source
 		    c->info->res->uri, c->info->pointer, keyword, source, (const char *)msg,
 		    (size_t)offset);
 	}
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* JIT where available */
+	re->matches = 0; /* JIT-compiled once used enough (schema_validate.c) */
 	re->match = pcre2_match_data_create(1, NULL);
 	if (!re->match)
 		return wh_error_set(c->err, WH_ENOMEM, "out of memory");

@@ -102,10 +102,14 @@ enum {
 	T_INTEGER = 64
 };
 
+/* Matches a pattern runs interpreted before it is JIT-compiled. */
+#define WH_SREGEX_JIT_AFTER 64
+
 struct wh_sregex {
 	char *source;
-	pcre2_code *code;
+	pcre2_code *code; /* JIT-compiled after WH_SREGEX_JIT_AFTER matches */
 	pcre2_match_data *match;
+	unsigned matches; /* counted up to WH_SREGEX_JIT_AFTER */
 };
 
 struct wh_sprop {
