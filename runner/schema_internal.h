@@ -163,7 +163,7 @@ struct wh_skw {
 struct wh_snode {
 	int boolean; /* -1 for an object schema, else its truth value */
 	struct wh_sresource *res;
-	char *location; /* "URI#pointer" */
+	const char *pointer; /* in res, from its sinfo: the location is "URI#pointer" */
 	struct wh_skw *kws;
 	size_t nkws;
 	int wants_annotations; /* has unevaluated* */

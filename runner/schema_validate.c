@@ -198,8 +198,8 @@ static void add_error(struct ctx *c, const struct wh_snode *n, const char *keywo
 	va_end(ap);
 	it->instance_location = path_string(c->s->ipath, c->nipath, NULL);
 	it->keyword_location = path_string(c->s->kpath, c->nkpath, keyword);
-	it->absolute_location =
-	    keyword ? wh_strdupf("%s/%s", n->location, keyword) : strdup(n->location);
+	it->absolute_location = keyword ? wh_strdupf("%s#%s/%s", n->res->uri, n->pointer, keyword)
+					: wh_strdupf("%s#%s", n->res->uri, n->pointer);
 	if (!it->message || !it->instance_location || !it->keyword_location ||
 	    !it->absolute_location) {
 		free(it->message);
