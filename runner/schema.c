@@ -65,11 +65,19 @@ int wh_schema_parse(json_t **out, const char *text, size_t len, const char *what
 
 struct members {
 	const json_t *obj;
-	size_t n; /* > MEMBERS_MAX: look up in obj */
+	size_t n;	  /* > MEMBERS_MAX: look up in obj */
+	uint64_t present; /* a bit per member's name_bit(), to skip absent names fast */
 	const char *key[MEMBERS_MAX];
 	json_t *value[MEMBERS_MAX];
 	size_t len[MEMBERS_MAX];
 };
+
+static inline uint64_t name_bit(const char *name, size_t len)
+{
+	return (uint64_t)1 << ((len * 7 + (unsigned char)name[0] +
+				(len ? (unsigned char)name[len - 1] * 3u : 0u)) &
+			       63);
+}
 
 static void members_init(struct members *m, const json_t *obj)
 {
@@ -79,6 +87,7 @@ static void members_init(struct members *m, const json_t *obj)
 
 	m->obj = obj;
 	m->n = json_object_size(obj);
+	m->present = 0;
 	if (m->n > MEMBERS_MAX)
 		return;
 	json_object_keylen_foreach((json_t *)obj, key, len, value)
@@ -88,17 +97,21 @@ static void members_init(struct members *m, const json_t *obj)
 		m->key[i] = key;
 		m->len[i] = len;
 		m->value[i++] = value;
+		m->present |= name_bit(key, len);
 	}
 	m->n = i;
 }
 
-static json_t *member(const struct members *m, const char *name)
+/* Inline so that the length and bit of a literal name are constants. */
+static inline json_t *member(const struct members *m, const char *name)
 {
 	size_t len;
 
 	if (m->n > MEMBERS_MAX)
 		return json_object_get(m->obj, name);
 	len = strlen(name);
+	if (!(m->present & name_bit(name, len)))
+		return NULL;
 	for (size_t i = 0; i < m->n; i++)
 		if (m->len[i] == len && memcmp(m->key[i], name, len) == 0)
 			return m->value[i];
