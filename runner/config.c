@@ -245,7 +245,15 @@ static void pointer_join(char *out, size_t size, const char *base, const char *k
 
 static void pointer_index(char *out, size_t size, const char *base, size_t index)
 {
-	snprintf(out, size, "%s/%zu", base, index);
+	char digits[24];
+	size_t n = sizeof(digits);
+
+	/* pointer_join(base, "%zu") without snprintf: this runs for every target */
+	digits[--n] = '\0';
+	do
+		digits[--n] = (char)('0' + index % 10);
+	while ((index /= 10) != 0);
+	pointer_join(out, size, base, digits + n);
 }
 
 /* --- hooks ------------------------------------------------------------- */
