@@ -6,12 +6,12 @@
  * keywords become enum-tagged records, every $ref is resolved to its target
  * node at compile time, patterns are compiled PCRE2 codes (JIT-compiled once
  * a pattern has been matched many times), and property names sit in hash
- * tables. The graph is then used for any
- * number of validations (wh_schema_validate). Validation runs a fast pass
- * that allocates nothing and stops at the first failure; only when the
- * instance is invalid does a second pass collect every error with its
- * instance location, keyword location and message (the "basic" output shape
- * of the specification, with ajv-like messages).
+ * tables. The graph is then used for any number of validations
+ * (wh_schema_validate). Validation runs a fast pass that allocates nothing
+ * and stops at the first failure; only when the instance is invalid does a
+ * second pass collect every error with its instance location, keyword
+ * location and message (the "basic" output shape of the specification, with
+ * ajv-like messages).
  *
  * Invariants and limits:
  * - $ref, $dynamicRef and $schema never touch the network. URIs resolve to
