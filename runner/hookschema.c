@@ -12,15 +12,15 @@ int wh_hookschema_compile(struct wh_schema **out, struct wh_error *err)
 {
 	const struct wh_embedded_file *file = wh_embedded_find("schemas/hook.schema.json");
 	struct wh_schema_config cfg;
-	json_error_t jerr;
 	json_t *doc;
 	int error;
 
 	*out = NULL;
 	if (!file)
 		return wh_error_set(err, WH_EINTERNAL, "hook.schema.json is not embedded");
-	if (!(doc = json_loadb((const char *)file->data, file->size, 0, &jerr)))
-		return wh_error_set(err, WH_EINTERNAL, "embedded hook.schema.json: %s", jerr.text);
+	if ((error = wh_schema_parse_trusted(&doc, (const char *)file->data, file->size,
+					     "embedded hook.schema.json", err)) < 0)
+		return error == WH_ENOMEM ? error : (err->code = WH_EINTERNAL);
 	memset(&cfg, 0, sizeof(cfg));
 	error = wh_schema_compile(out, doc, &cfg, NULL, err);
 	json_decref(doc);

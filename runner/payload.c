@@ -81,7 +81,6 @@ int wh_stage_schema(struct wh_schema **out, const char **origin, const struct wh
 		*origin = "repository";
 	} else {
 		const struct wh_embedded_file *file;
-		json_error_t jerr;
 
 		snprintf(name, sizeof(name), "schemas/%s.json", stage);
 		if (strchr(stage, '/') || !(file = wh_embedded_find(name)) ||
@@ -90,9 +89,10 @@ int wh_stage_schema(struct wh_schema **out, const char **origin, const struct wh
 					    "unknown stage '%s': not built in, and the repository "
 					    "has no schemas/%s.json at %.12s",
 					    stage, stage, config->commit);
-		owned = doc = json_loadb((const char *)file->data, file->size, 0, &jerr);
-		if (!doc)
-			return wh_error_set(err, WH_EINTERNAL, "embedded %s: %s", name, jerr.text);
+		if ((error = wh_schema_parse_trusted(&owned, (const char *)file->data, file->size,
+						     name, err)) < 0)
+			return error == WH_ENOMEM ? error : (err->code = WH_EINTERNAL);
+		doc = owned;
 		*origin = "built-in";
 	}
 	error = wh_schema_compile(out, doc, &cfg, NULL, err);

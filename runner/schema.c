@@ -52,6 +52,72 @@ int wh_schema_parse(json_t **out, const char *text, size_t len, const char *what
 	return 0;
 }
 
+/* ---- keyword lookup ----------------------------------------------------------- */
+
+/*
+ * Scanning and compiling look up some 40 keyword names in every schema
+ * object. Schema objects have a handful of members, and comparing lengths
+ * and bytes against a copy of the member list is several times cheaper than
+ * jansson's seeded hash per lookup (a third of a compile). Larger objects
+ * use json_object_get. Same result as json_object_get(obj, name).
+ */
+#define MEMBERS_MAX 8
+
+struct members {
+	const json_t *obj;
+	size_t n;	  /* > MEMBERS_MAX: look up in obj */
+	uint64_t present; /* a bit per member's name_bit(), to skip absent names fast */
+	const char *key[MEMBERS_MAX];
+	json_t *value[MEMBERS_MAX];
+	size_t len[MEMBERS_MAX];
+};
+
+static inline uint64_t name_bit(const char *name, size_t len)
+{
+	return (uint64_t)1 << ((len * 7 + (unsigned char)name[0] +
+				(len ? (unsigned char)name[len - 1] * 3u : 0u)) &
+			       63);
+}
+
+static void members_init(struct members *m, const json_t *obj)
+{
+	const char *key;
+	json_t *value;
+	size_t len, i = 0;
+
+	m->obj = obj;
+	m->n = json_object_size(obj);
+	m->present = 0;
+	if (m->n > MEMBERS_MAX)
+		return;
+	json_object_keylen_foreach((json_t *)obj, key, len, value)
+	{
+		if (i == m->n)
+			break;
+		m->key[i] = key;
+		m->len[i] = len;
+		m->value[i++] = value;
+		m->present |= name_bit(key, len);
+	}
+	m->n = i;
+}
+
+/* Inline so that the length and bit of a literal name are constants. */
+static inline json_t *member(const struct members *m, const char *name)
+{
+	size_t len;
+
+	if (m->n > MEMBERS_MAX)
+		return json_object_get(m->obj, name);
+	len = strlen(name);
+	if (!(m->present & name_bit(name, len)))
+		return NULL;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->len[i] == len && memcmp(m->key[i], name, len) == 0)
+			return m->value[i];
+	return NULL;
+}
+
 /* ---- the address-keyed table of scanned subschemas ----------------------- */
 
 static size_t ptr_hash(const void *p)
@@ -366,6 +432,7 @@ static int scan_node(struct scan *sc, json_t *node, struct wh_sresource *res, in
 	int error = 0, draft = res ? res->draft : default_draft;
 	unsigned vocab = res ? res->vocab : WH_VOCAB_ALL;
 	json_t *id, *sch, *anchor;
+	struct members m;
 	char *saved_ptr = NULL, *uri = NULL, *base = NULL;
 	const char *frag;
 	size_t saved_len = sc->ptr.len;
@@ -392,15 +459,16 @@ static int scan_node(struct scan *sc, json_t *node, struct wh_sresource *res, in
 	if (sc->ptr.len > (1u << 16))
 		return wh_error_set(sc->err, WH_ECONFIG, "schema: nesting too deep");
 
-	sch = json_object_get(node, "$schema");
-	id = json_object_get(node, "$id");
-	if (json_is_string(json_object_get(node, "$ref")) && draft == WH_SDRAFT_07 && !doc_root)
+	members_init(&m, node);
+	sch = member(&m, "$schema");
+	id = member(&m, "$id");
+	if (json_is_string(member(&m, "$ref")) && draft == WH_SDRAFT_07 && !doc_root)
 		id = NULL; /* draft-07: $ref hides every sibling, $id included */
 	if (json_is_string(sch) && (doc_root || json_is_string(id))) {
 		error = resolve_dialect(s, json_string_value(sch), 0, &draft, &vocab, sc->err);
 		if (error)
 			return error;
-		if (draft == WH_SDRAFT_07 && json_object_get(node, "$ref") && !doc_root)
+		if (draft == WH_SDRAFT_07 && member(&m, "$ref") && !doc_root)
 			id = NULL;
 	}
 	if (id && !json_is_string(id))
@@ -460,7 +528,7 @@ static int scan_node(struct scan *sc, json_t *node, struct wh_sresource *res, in
 		wh_buf_reset(&sc->ptr);
 	}
 	if (draft == WH_SDRAFT_2020_12) {
-		anchor = json_object_get(node, "$anchor");
+		anchor = member(&m, "$anchor");
 		if (json_is_string(anchor)) {
 			char *a = wh_strdupf("%s#%s", res->uri, json_string_value(anchor));
 
@@ -470,7 +538,7 @@ static int scan_node(struct scan *sc, json_t *node, struct wh_sresource *res, in
 			if (error)
 				goto out;
 		}
-		anchor = json_object_get(node, "$dynamicAnchor");
+		anchor = member(&m, "$dynamicAnchor");
 		if (json_is_string(anchor)) {
 			char *a = wh_strdupf("%s#%s", res->uri, json_string_value(anchor));
 
@@ -500,7 +568,7 @@ static int scan_node(struct scan *sc, json_t *node, struct wh_sresource *res, in
 		    d7 ? WH_ARRAY_SIZE(array_keywords_07) : WH_ARRAY_SIZE(array_keywords_2020);
 
 		for (size_t i = 0; !error && i < nmaps; i++) {
-			json_t *map = json_object_get(node, maps[i]), *v;
+			json_t *map = member(&m, maps[i]), *v;
 			const char *k;
 
 			if (!json_is_object(map))
@@ -514,13 +582,13 @@ static int scan_node(struct scan *sc, json_t *node, struct wh_sresource *res, in
 			}
 		}
 		for (size_t i = 0; !error && i < nsingles; i++) {
-			json_t *v = json_object_get(node, singles[i]);
+			json_t *v = member(&m, singles[i]);
 
 			if (json_is_object(v) || json_is_boolean(v))
 				error = scan_child(sc, v, res, singles[i], NULL, 0, 0);
 		}
 		for (size_t i = 0; !error && i < narrays; i++) {
-			json_t *arr = json_object_get(node, arrays[i]), *v;
+			json_t *arr = member(&m, arrays[i]), *v;
 			size_t idx;
 
 			if (!json_is_array(arr))
@@ -605,7 +673,8 @@ static int fetch_document(struct wh_schema *s, const char *uri, int default_draf
 	int error = 0;
 
 	if (emb) {
-		error = wh_schema_parse(&doc, (const char *)emb->data, emb->size, emb->name, err);
+		error = wh_schema_parse_trusted(&doc, (const char *)emb->data, emb->size, emb->name,
+						err);
 		goto parsed;
 	}
 	for (size_t i = 0; i < s->cfg.nremotes && !path; i++) {
@@ -689,6 +758,7 @@ struct cctx {
 	struct wh_schema *s;
 	struct wh_sinfo *info;
 	const json_t *obj;
+	struct members m; /* obj's */
 	struct wh_snode *node;
 	size_t akws;
 	struct wh_error *err;
@@ -881,7 +951,7 @@ static int compile_regex(struct cctx *c, const char *keyword, const char *source
 		    c->info->res->uri, c->info->pointer, keyword, source, (const char *)msg,
 		    (size_t)offset);
 	}
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* JIT where available */
+	re->matches = 0; /* JIT-compiled once used enough (schema_validate.c) */
 	re->match = pcre2_match_data_create(1, NULL);
 	if (!re->match)
 		return wh_error_set(c->err, WH_ENOMEM, "out of memory");
@@ -890,7 +960,7 @@ static int compile_regex(struct cctx *c, const char *keyword, const char *source
 
 static int get_count(struct cctx *c, const char *keyword, size_t *out)
 {
-	const json_t *v = json_object_get(c->obj, keyword);
+	const json_t *v = member(&c->m, keyword);
 	double d;
 
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
@@ -919,9 +989,9 @@ static uint32_t str_hash(const char *s, size_t len)
 
 static int compile_properties(struct cctx *c)
 {
-	const json_t *props = json_object_get(c->obj, "properties");
-	const json_t *pats = json_object_get(c->obj, "patternProperties");
-	const json_t *add = json_object_get(c->obj, "additionalProperties");
+	const json_t *props = member(&c->m, "properties");
+	const json_t *pats = member(&c->m, "patternProperties");
+	const json_t *add = member(&c->m, "additionalProperties");
 	struct wh_sprops *p;
 	struct wh_skw *kw;
 	const char *key;
@@ -1026,7 +1096,7 @@ static unsigned type_bit(const char *name)
 
 static int compile_ref(struct cctx *c, const char *keyword, int dynamic)
 {
-	const json_t *ref = json_object_get(c->obj, keyword);
+	const json_t *ref = member(&c->m, keyword);
 	char *abs = NULL, *base = NULL, *decoded = NULL, *anchor_uri = NULL;
 	const char *frag;
 	struct wh_sresource *res;
@@ -1106,7 +1176,7 @@ out:
 
 static int compile_deps(struct cctx *c, const char *keyword, enum wh_skw_type type)
 {
-	const json_t *map = json_object_get(c->obj, keyword);
+	const json_t *map = member(&c->m, keyword);
 	struct wh_skw *kw;
 	const char *key;
 	json_t *v;
@@ -1147,7 +1217,7 @@ static int compile_deps(struct cctx *c, const char *keyword, enum wh_skw_type ty
 
 static int compile_validation(struct cctx *c)
 {
-	const json_t *o = c->obj, *v;
+	const json_t *v;
 	struct wh_skw *kw;
 	size_t n;
 	int error = 0;
@@ -1166,7 +1236,7 @@ static int compile_validation(struct cctx *c)
 		      {"maxItems", KW_MAX_ITEMS},	    {"minItems", KW_MIN_ITEMS},
 		      {"maxProperties", KW_MAX_PROPERTIES}, {"minProperties", KW_MIN_PROPERTIES}};
 
-	if ((v = json_object_get(o, "type"))) {
+	if ((v = member(&c->m, "type"))) {
 		unsigned bits = 0;
 
 		if (json_is_string(v)) {
@@ -1191,7 +1261,7 @@ static int compile_validation(struct cctx *c)
 			return WH_ENOMEM;
 		kw->types = bits;
 	}
-	if ((v = json_object_get(o, "enum"))) {
+	if ((v = member(&c->m, "enum"))) {
 		size_t i;
 		json_t *e;
 
@@ -1203,10 +1273,10 @@ static int compile_validation(struct cctx *c)
 		kw->only_strings = 1;
 		json_array_foreach(v, i, e) if (!json_is_string(e)) kw->only_strings = 0;
 	}
-	if ((v = json_object_get(o, "const")) && !add_kw(c, KW_CONST, "const", v))
+	if ((v = member(&c->m, "const")) && !add_kw(c, KW_CONST, "const", v))
 		return WH_ENOMEM;
 	for (size_t i = 0; i < WH_ARRAY_SIZE(numeric); i++) {
-		v = json_object_get(o, numeric[i].name);
+		v = member(&c->m, numeric[i].name);
 		if (!v)
 			continue;
 		if (c->info->res->draft == WH_SDRAFT_07 && json_is_boolean(v) &&
@@ -1226,14 +1296,14 @@ static int compile_validation(struct cctx *c)
 			return error;
 		if (error == 1) {
 			kw = add_kw(c, counts[i].type, counts[i].name,
-				    json_object_get(o, counts[i].name));
+				    member(&c->m, counts[i].name));
 			if (!kw)
 				return WH_ENOMEM;
 			kw->count = n;
 		}
 	}
 	error = 0;
-	if ((v = json_object_get(o, "pattern"))) {
+	if ((v = member(&c->m, "pattern"))) {
 		if (!json_is_string(v))
 			return cfail(c, "pattern", "must be a string");
 		kw = add_kw(c, KW_PATTERN, "pattern", v);
@@ -1243,10 +1313,10 @@ static int compile_validation(struct cctx *c)
 		if (error)
 			return error;
 	}
-	if ((v = json_object_get(o, "uniqueItems")) && json_is_true(v) &&
+	if ((v = member(&c->m, "uniqueItems")) && json_is_true(v) &&
 	    !add_kw(c, KW_UNIQUE_ITEMS, "uniqueItems", v))
 		return WH_ENOMEM;
-	if ((v = json_object_get(o, "required"))) {
+	if ((v = member(&c->m, "required"))) {
 		size_t i;
 		json_t *e;
 
@@ -1264,7 +1334,7 @@ static int compile_validation(struct cctx *c)
 
 static int compile_applicator(struct cctx *c)
 {
-	const json_t *o = c->obj, *v;
+	const json_t *v;
 	struct wh_skw *kw;
 	int d7 = c->info->res->draft == WH_SDRAFT_07, error = 0;
 	static const struct {
@@ -1273,7 +1343,7 @@ static int compile_applicator(struct cctx *c)
 	} lists[] = {{"allOf", KW_ALL_OF}, {"anyOf", KW_ANY_OF}, {"oneOf", KW_ONE_OF}};
 
 	for (size_t i = 0; i < WH_ARRAY_SIZE(lists); i++) {
-		if (!(v = json_object_get(o, lists[i].name)))
+		if (!(v = member(&c->m, lists[i].name)))
 			continue;
 		kw = add_kw(c, lists[i].type, lists[i].name, v);
 		if (!kw)
@@ -1282,13 +1352,13 @@ static int compile_applicator(struct cctx *c)
 		if (error)
 			return error;
 	}
-	if ((v = json_object_get(o, "not"))) {
+	if ((v = member(&c->m, "not"))) {
 		kw = add_kw(c, KW_NOT, "not", v);
 		if (!kw || (error = sub(c, v, "not", &kw->a)))
 			return kw ? error : WH_ENOMEM;
 	}
-	if ((v = json_object_get(o, "if"))) {
-		const json_t *t = json_object_get(o, "then"), *e = json_object_get(o, "else");
+	if ((v = member(&c->m, "if"))) {
+		const json_t *t = member(&c->m, "then"), *e = member(&c->m, "else");
 
 		kw = add_kw(c, KW_IF, "if", v);
 		if (!kw)
@@ -1303,7 +1373,7 @@ static int compile_applicator(struct cctx *c)
 	error = compile_properties(c);
 	if (error)
 		return error;
-	if ((v = json_object_get(o, "propertyNames"))) {
+	if ((v = member(&c->m, "propertyNames"))) {
 		kw = add_kw(c, KW_PROPERTY_NAMES, "propertyNames", v);
 		if (!kw || (error = sub(c, v, "propertyNames", &kw->a)))
 			return kw ? error : WH_ENOMEM;
@@ -1315,8 +1385,8 @@ static int compile_applicator(struct cctx *c)
 	if (error)
 		return error;
 	if (d7) {
-		const json_t *items = json_object_get(o, "items");
-		const json_t *more = json_object_get(o, "additionalItems");
+		const json_t *items = member(&c->m, "items");
+		const json_t *more = member(&c->m, "additionalItems");
 
 		if (items) {
 			kw = add_kw(c, KW_ITEMS, "items", items);
@@ -1336,8 +1406,8 @@ static int compile_applicator(struct cctx *c)
 				return error;
 		}
 	} else {
-		const json_t *prefix = json_object_get(o, "prefixItems");
-		const json_t *items = json_object_get(o, "items");
+		const json_t *prefix = member(&c->m, "prefixItems");
+		const json_t *items = member(&c->m, "items");
 
 		if (prefix || items) {
 			kw = add_kw(c, KW_ITEMS, "items", items ? items : prefix);
@@ -1351,7 +1421,7 @@ static int compile_applicator(struct cctx *c)
 				return error;
 		}
 	}
-	if ((v = json_object_get(o, "contains"))) {
+	if ((v = member(&c->m, "contains"))) {
 		kw = add_kw(c, KW_CONTAINS, "contains", v);
 		if (!kw || (error = sub(c, v, "contains", &kw->a)))
 			return kw ? error : WH_ENOMEM;
@@ -1375,30 +1445,30 @@ static int compile_applicator(struct cctx *c)
 
 static int compile_keywords(struct cctx *c)
 {
-	const json_t *o = c->obj, *v;
+	const json_t *v;
 	struct wh_sresource *res = c->info->res;
 	int d7 = res->draft == WH_SDRAFT_07, error = 0;
 	struct wh_skw *kw;
 
-	if (json_object_get(o, "$ref")) {
+	if (member(&c->m, "$ref")) {
 		error = compile_ref(c, "$ref", 0);
 		if (error || d7)
 			return error; /* draft-07: $ref hides its siblings */
 	}
-	if (!d7 && json_object_get(o, "$dynamicRef") && (error = compile_ref(c, "$dynamicRef", 1)))
+	if (!d7 && member(&c->m, "$dynamicRef") && (error = compile_ref(c, "$dynamicRef", 1)))
 		return error;
 	if (res->vocab & WH_VOCAB_VALIDATION && (error = compile_validation(c)))
 		return error;
 	if (res->vocab & WH_VOCAB_APPLICATOR && (error = compile_applicator(c)))
 		return error;
 	if (!d7 && res->vocab & WH_VOCAB_UNEVALUATED) {
-		if ((v = json_object_get(o, "unevaluatedItems"))) {
+		if ((v = member(&c->m, "unevaluatedItems"))) {
 			kw = add_kw(c, KW_UNEVALUATED_ITEMS, "unevaluatedItems", v);
 			if (!kw || (error = sub(c, v, "unevaluatedItems", &kw->a)))
 				return kw ? error : WH_ENOMEM;
 			c->node->wants_annotations = 1;
 		}
-		if ((v = json_object_get(o, "unevaluatedProperties"))) {
+		if ((v = member(&c->m, "unevaluatedProperties"))) {
 			kw = add_kw(c, KW_UNEVALUATED_PROPERTIES, "unevaluatedProperties", v);
 			if (!kw || (error = sub(c, v, "unevaluatedProperties", &kw->a)))
 				return kw ? error : WH_ENOMEM;
@@ -1431,15 +1501,14 @@ static int compile_node(struct wh_schema *s, const json_t *schema, struct wh_sno
 	info->node = node;
 	node->res = info->res;
 	node->boolean = json_is_boolean(schema) ? json_is_true(schema) : -1;
-	node->location = wh_strdupf("%s#%s", info->res->uri, info->pointer);
-	if (!node->location)
-		return wh_error_set(err, WH_ENOMEM, "out of memory");
+	node->pointer = info->pointer;
 	*out = node;
 	if (node->boolean >= 0)
 		return 0;
 	c.s = s;
 	c.info = info;
 	c.obj = schema;
+	members_init(&c.m, schema);
 	c.node = node;
 	c.akws = 0;
 	c.err = err;
@@ -1518,7 +1587,6 @@ static void free_node(struct wh_snode *n)
 		}
 	}
 	free(n->kws);
-	free(n->location);
 	free(n);
 }
 

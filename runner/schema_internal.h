@@ -102,10 +102,14 @@ enum {
 	T_INTEGER = 64
 };
 
+/* Matches a pattern runs interpreted before it is JIT-compiled. */
+#define WH_SREGEX_JIT_AFTER 64
+
 struct wh_sregex {
 	char *source;
-	pcre2_code *code;
+	pcre2_code *code; /* JIT-compiled after WH_SREGEX_JIT_AFTER matches */
 	pcre2_match_data *match;
+	unsigned matches; /* counted up to WH_SREGEX_JIT_AFTER */
 };
 
 struct wh_sprop {
@@ -159,7 +163,7 @@ struct wh_skw {
 struct wh_snode {
 	int boolean; /* -1 for an object schema, else its truth value */
 	struct wh_sresource *res;
-	char *location; /* "URI#pointer" */
+	const char *pointer; /* in res, from its sinfo: the location is "URI#pointer" */
 	struct wh_skw *kws;
 	size_t nkws;
 	int wants_annotations; /* has unevaluated* */

@@ -723,3 +723,61 @@ int wh_jv_from_json(struct wh_jarena *a, const struct wh_jv **out, const json_t 
 	*out = root;
 	return 0;
 }
+
+/* ---- to jansson ------------------------------------------------------------ */
+
+static json_t *to_json(const struct wh_jv *v)
+{
+	json_t *out = NULL;
+
+	switch ((enum wh_jv_type)v->type) {
+	case WH_JV_NULL:
+		return json_null();
+	case WH_JV_TRUE:
+		return json_true();
+	case WH_JV_FALSE:
+		return json_false();
+	case WH_JV_INT:
+		return json_integer(v->u.i);
+	case WH_JV_REAL:
+		return json_real(v->u.d);
+	case WH_JV_STRING:
+		return json_stringn_nocheck(v->u.s, v->len);
+	case WH_JV_ARRAY:
+		if (!(out = json_array()))
+			return NULL;
+		for (uint32_t i = 0; i < v->len; i++)
+			if (json_array_append_new(out, to_json(&v->u.items[i])))
+				goto fail;
+		return out;
+	case WH_JV_OBJECT:
+		if (!(out = json_object()))
+			return NULL;
+		for (uint32_t i = 0; i < v->len; i++) {
+			const struct wh_jmember *m = &v->u.members[i];
+
+			if (json_object_setn_new_nocheck(out, m->key, m->klen, to_json(&m->value)))
+				goto fail;
+		}
+		return out;
+	}
+fail:
+	json_decref(out);
+	return NULL;
+}
+
+int wh_schema_parse_trusted(json_t **out, const char *text, size_t len, const char *what,
+			    struct wh_error *err)
+{
+	struct wh_jarena arena;
+	const struct wh_jv *root = NULL;
+	int error;
+
+	*out = NULL;
+	wh_jarena_init(&arena);
+	error = wh_jv_parse(&arena, &root, text, len, what, err);
+	if (error == 0 && !(*out = to_json(root)))
+		error = wh_error_set(err, WH_ENOMEM, "out of memory");
+	wh_jarena_release(&arena);
+	return error;
+}

@@ -198,8 +198,8 @@ static void add_error(struct ctx *c, const struct wh_snode *n, const char *keywo
 	va_end(ap);
 	it->instance_location = path_string(c->s->ipath, c->nipath, NULL);
 	it->keyword_location = path_string(c->s->kpath, c->nkpath, keyword);
-	it->absolute_location =
-	    keyword ? wh_strdupf("%s/%s", n->location, keyword) : strdup(n->location);
+	it->absolute_location = keyword ? wh_strdupf("%s#%s/%s", n->res->uri, n->pointer, keyword)
+					: wh_strdupf("%s#%s", n->res->uri, n->pointer);
 	if (!it->message || !it->instance_location || !it->keyword_location ||
 	    !it->absolute_location) {
 		free(it->message);
@@ -382,9 +382,21 @@ static int is_multiple(const struct wh_jv *x, const json_t *m)
 	return r <= 8 * DBL_EPSILON * fmax(1.0, fabs(q));
 }
 
+/*
+ * Patterns start in PCRE2's interpreter: a JIT compile costs as much as
+ * hundreds of interpreted matches of a short string, and most patterns of
+ * a schema are tried a few times per run, or never. A pattern that keeps
+ * being used is JIT-compiled once it reaches WH_SREGEX_JIT_AFTER matches.
+ * The count is scratch state of the compiled schema, like the match data
+ * (one schema is not shared between threads), hence the cast.
+ */
 static int regex_match(const struct wh_sregex *re, const char *s, size_t len)
 {
-	return pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, re->match, NULL) >= 0;
+	struct wh_sregex *r = (struct wh_sregex *)re;
+
+	if (r->matches < WH_SREGEX_JIT_AFTER && ++r->matches == WH_SREGEX_JIT_AFTER)
+		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE); /* where available */
+	return pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, r->match, NULL) >= 0;
 }
 
 /* ---- evaluation ----------------------------------------------------------------- */

@@ -255,9 +255,14 @@ static int pointer_push_key(struct loader *ld, const char *key, size_t len)
 static int pointer_push_index(struct loader *ld, size_t index)
 {
 	char token[32];
-	int n = snprintf(token, sizeof(token), "/%zu", index);
+	size_t n = sizeof(token);
 
-	return wh_buf_add(&ld->pointer, token, (size_t)n) ? fail_nomem(ld) : 0;
+	/* "/%zu" without snprintf: this runs for every item of every list */
+	do
+		token[--n] = (char)('0' + index % 10);
+	while ((index /= 10) != 0);
+	token[--n] = '/';
+	return wh_buf_add(&ld->pointer, token + n, sizeof(token) - n) ? fail_nomem(ld) : 0;
 }
 
 static void pointer_pop(struct loader *ld, size_t len)
@@ -553,6 +558,10 @@ static int resolve_scalar(struct loader *ld, const yaml_event_t *ev, json_t **ou
 	else
 		return fail_at(ld, at, "unsupported tag '%s'", tag_display(tag, buf, sizeof(buf)));
 
+	/* Every null, boolean, number, infinity or NaN of the core schema
+	 * starts with one of these (or is empty): others are strings at once. */
+	if (kind == KIND_CORE && *s && !strchr("~nNtTfF0123456789+-.", *s))
+		kind = KIND_STR;
 	switch (kind) {
 	case KIND_STR:
 		break;

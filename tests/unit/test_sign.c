@@ -233,6 +233,34 @@ static void test_hmac_hex(void)
 	release(&h);
 }
 
+/* HMAC keys of a whole SHA-256 block, one byte more (hashed first), and
+ * RFC 4231's 131 bytes: K=$(printf 'k%.0s' $(seq N)); printf '{"a":1}' |
+ *   openssl dgst -sha256 -hmac "$K" */
+static void test_key_lengths(void)
+{
+	static const struct {
+		size_t len;
+		const char *hex;
+	} cases[] = {
+	    {64, "a7acd3fff15223e957d04cb8251d1e5894fd19a2e07d7ee1aac6ecb8f5c9060f"},
+	    {65, "693deec197e66b7639f43e56f09994125e4cfabdde66ed242618615119b20c62"},
+	    {131, "130373d2f73f0dc1463c742a6491bae3f96f6cbebf9c91969669494c8fe1a546"},
+	};
+	char key[132];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct signed_headers h;
+
+		memset(key, 'k', cases[i].len);
+		key[cases[i].len] = '\0';
+		h = sign(WH_SIGNATURE_HMAC_HEX, key, NULL, "msg_x", 1, HH_BODY, NULL);
+		CHECK("long key signs", h.error == 0 && h.count == 1);
+		if (h.count == 1)
+			CHECK_STR("long key digest", h.items[0].value, cases[i].hex);
+		release(&h);
+	}
+}
+
 static void test_none_and_errors(void)
 {
 	struct signed_headers h = sign(WH_SIGNATURE_NONE, NULL, NULL, "msg_x", 1, HH_BODY, NULL);
@@ -286,6 +314,7 @@ int main(void)
 	test_github();
 	test_stripe();
 	test_hmac_hex();
+	test_key_lengths();
 	test_none_and_errors();
 	test_header_names();
 	return check_done();
