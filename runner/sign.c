@@ -1,5 +1,4 @@
 /* sign: HMAC-SHA256 signature headers (see sign.h). */
-#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_Init and co., see hmac_sha256_raw */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +8,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/sha.h>
 
 #include "sign.h"
 #include "util.h"
@@ -136,47 +134,7 @@ struct piece {
 	size_t len;
 };
 
-/*
- * HMAC-SHA256 (RFC 2104) on OpenSSL's SHA-256 block function. EVP_MAC (or
- * any EVP fetch) computes the same bytes, but a process's first fetch
- * builds OpenSSL's provider name tables: 2.6M instructions, more than a
- * one-target run's whole delivery. The low-level SHA256_* functions are
- * deprecated in OpenSSL 3 but present in every 3.x; where a build lacks
- * them (OPENSSL_NO_DEPRECATED_3_0), EVP_MAC is used.
- */
-#ifndef OPENSSL_NO_DEPRECATED_3_0
-#define BLOCK_SIZE 64
-
-static int hmac_sha256_raw(unsigned char mac[MAC_SIZE], const unsigned char *key, size_t key_len,
-			   const struct piece *pieces, size_t npieces)
-{
-	unsigned char block[BLOCK_SIZE], pad[BLOCK_SIZE];
-	SHA256_CTX ctx;
-	int ok = 1;
-
-	memset(block, 0, sizeof(block));
-	if (key_len > BLOCK_SIZE) {
-		ok = SHA256_Init(&ctx) && SHA256_Update(&ctx, key, key_len) &&
-		     SHA256_Final(block, &ctx);
-	} else {
-		memcpy(block, key, key_len);
-	}
-	for (size_t i = 0; i < BLOCK_SIZE; i++)
-		pad[i] = block[i] ^ 0x36;
-	ok = ok && SHA256_Init(&ctx) && SHA256_Update(&ctx, pad, BLOCK_SIZE);
-	for (size_t i = 0; i < npieces && ok; i++)
-		ok = SHA256_Update(&ctx, pieces[i].data, pieces[i].len);
-	ok = ok && SHA256_Final(mac, &ctx);
-	for (size_t i = 0; i < BLOCK_SIZE; i++)
-		pad[i] = block[i] ^ 0x5c;
-	ok = ok && SHA256_Init(&ctx) && SHA256_Update(&ctx, pad, BLOCK_SIZE) &&
-	     SHA256_Update(&ctx, mac, MAC_SIZE) && SHA256_Final(mac, &ctx);
-	wh_wipe(block, sizeof(block));
-	wh_wipe(pad, sizeof(pad));
-	wh_wipe(&ctx, sizeof(ctx));
-	return ok;
-}
-#else
+/* HMAC-SHA256 of the concatenated pieces with OpenSSL's EVP_MAC. */
 static int hmac_sha256_raw(unsigned char mac[MAC_SIZE], const unsigned char *key, size_t key_len,
 			   const struct piece *pieces, size_t npieces)
 {
@@ -196,7 +154,6 @@ static int hmac_sha256_raw(unsigned char mac[MAC_SIZE], const unsigned char *key
 	EVP_MAC_free(algorithm);
 	return ok;
 }
-#endif
 
 /* HMAC-SHA256 of the concatenated pieces under secret's key. */
 static int hmac_sha256(unsigned char mac[MAC_SIZE], enum wh_signature scheme, const char *secret,

@@ -1,7 +1,7 @@
 /*
  * sign: the signature headers of one delivery attempt (SPEC section 4).
  *
- * Every scheme is HMAC-SHA256 (on OpenSSL's SHA-256). With two secrets (a
+ * Every scheme is HMAC-SHA256 (OpenSSL EVP_MAC). With two secrets (a
  * rotation: `secret: [a, b]`) every scheme carries one signature per
  * secret, so that a receiver that holds only one of them, either one,
  * accepts the message:
