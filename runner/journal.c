@@ -36,13 +36,13 @@
  * The first process to open the journal rebuilds the -shm index by reading
  * the whole log (some 5 us a page), so the log must stay short: a writer
  * whose log holds WAL_CHECKPOINT_FRAMES frames or more copies it back when
- * it closes (one run in many pays that: some 20 one-target runs, or every
+ * it closes (one run in many pays that: some 10 one-target runs, or every
  * run of a thousand targets, which writes ~400 frames), then restarts the
  * log with one small write so that the next process has almost nothing to
  * read. A log file longer than WAL_SIZE_LIMIT bytes is truncated to that
  * when it restarts.
  */
-#define WAL_CHECKPOINT_FRAMES  256
+#define WAL_CHECKPOINT_FRAMES  128
 #define WAL_CHECKPOINT_WAIT_MS 100
 #define WAL_SIZE_LIMIT	       "4194304" /* 4 MiB */
 #define VFS_NAME	       "whrun-unix"
