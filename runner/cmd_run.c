@@ -6,28 +6,15 @@
  * open the journal and write the outbox rows (exit 3). Only then deliver,
  * print one line per target, and exit 1 when a required delivery failed or
  * is still pending.
- *
- * An existing journal is opened on a thread of its own while the
- * definitions load (struct opener): the two touch nothing in common
- * (SQLite and the state directory; libgit2, libyaml and the schemas), and
- * on a one-target run each takes about as long as the other, some 2 ms of
- * a run that curl's whole POST takes 20 ms for. Its result is looked at
- * only where the sequential order would have opened it, so errors keep
- * their order and exit codes. A journal that does not exist yet is
- * created there, on this thread, as before: a run that matches nothing
- * creates no state.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "commands.h"
 #include "dispatch.h"
 #include "load.h"
 #include "payload.h"
-#include "util.h"
 #include "banned.h"
 
 static void print_issues(const struct wh_schema_issues *issues, const char *stage,
@@ -106,62 +93,6 @@ out:
 	return error;
 }
 
-struct opener {
-	const char *state;
-	struct wh_journal *journal;
-	struct wh_error err;
-	int error;
-	pthread_t thread;
-	int started;
-};
-
-static void *opener_main(void *arg)
-{
-	struct opener *o = arg;
-
-	o->error = wh_journal_open(&o->journal, o->state, WH_JOURNAL_CREATE, &o->err);
-	return NULL;
-}
-
-/* Starts opening the journal in state when it exists (see the top). */
-static void opener_start(struct opener *o, const char *state)
-{
-	struct stat st;
-	char *path;
-
-	o->state = state;
-	if (!(path = wh_strdupf("%s/%s", state, WH_JOURNAL_FILE)))
-		return;
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-		o->started = pthread_create(&o->thread, NULL, opener_main, o) == 0;
-	free(path);
-}
-
-/* The journal, as wh_journal_open would have given it here. */
-static int opener_finish(struct opener *o, const char *state, struct wh_journal **journal,
-			 struct wh_error *err)
-{
-	if (!o->started)
-		return wh_journal_open(journal, state, WH_JOURNAL_CREATE, err);
-	pthread_join(o->thread, NULL);
-	o->started = 0;
-	*journal = o->journal;
-	o->journal = NULL;
-	if (o->error < 0)
-		*err = o->err;
-	return o->error;
-}
-
-/* Drops a journal opened for nothing (the run stopped before using it). */
-static void opener_cancel(struct opener *o)
-{
-	if (o->started)
-		pthread_join(o->thread, NULL);
-	o->started = 0;
-	wh_journal_close(o->journal);
-	o->journal = NULL;
-}
-
 int wh_cmd_run(const struct wh_options *opts, struct wh_error *err)
 {
 	struct wh_config config;
@@ -169,7 +100,6 @@ int wh_cmd_run(const struct wh_options *opts, struct wh_error *err)
 	struct wh_dispatch d;
 	struct wh_journal *journal = NULL;
 	struct wh_deliver_options dopts;
-	struct opener opener;
 	char *state = NULL;
 	size_t missing;
 	int error;
@@ -177,13 +107,6 @@ int wh_cmd_run(const struct wh_options *opts, struct wh_error *err)
 	wh_config_init(&config);
 	memset(&payload, 0, sizeof(payload));
 	wh_dispatch_init(&d);
-	memset(&opener, 0, sizeof(opener));
-	if (!opts->dry_run) {
-		struct wh_error ignored = WH_ERROR_INIT; /* reported below, in order */
-
-		if (wh_journal_state_dir(&state, opts->state_dir, &ignored) == 0)
-			opener_start(&opener, state);
-	}
 	if ((error = prepare(&d, &config, &payload, opts, err)) < 0)
 		goto out;
 	if (d.ndeliveries == 0) {
@@ -201,8 +124,8 @@ int wh_cmd_run(const struct wh_options *opts, struct wh_error *err)
 		goto out;
 	}
 
-	if ((!state && (error = wh_journal_state_dir(&state, opts->state_dir, err)) < 0) ||
-	    (error = opener_finish(&opener, state, &journal, err)) < 0 ||
+	if ((error = wh_journal_state_dir(&state, opts->state_dir, err)) < 0 ||
+	    (error = wh_journal_open(&journal, state, WH_JOURNAL_CREATE, err)) < 0 ||
 	    (error = wh_dispatch_insert(&d, journal, err)) < 0)
 		goto out;
 
@@ -236,7 +159,6 @@ int wh_cmd_run(const struct wh_options *opts, struct wh_error *err)
 				     "--status pending'; 'whrun retry' sends what is due)",
 				     missing, missing == 1 ? "y was" : "ies were");
 out:
-	opener_cancel(&opener);
 	wh_journal_close(journal);
 	free(state);
 	wh_dispatch_release(&d);
