@@ -11,9 +11,20 @@
  * rows exist, and a dead process's leases end with it (journal.h). Other
  * commands keep the default action. No SA_RESTART: a blocking call returns
  * EINTR so the command sees the request without waiting for a timeout.
+ *
+ * Exit: once the CLI returns, everything that matters is written (the
+ * journal is closed, its last commit synced where it must be) and stdio
+ * is flushed here. Tearing the libraries down and running their exit
+ * handlers (OpenSSL's cleanup among them) only frees memory that the
+ * kernel frees anyway: ~0.7 ms of a ~30 ms one-target run
+ * (tests/bench/deliver-vs-curl.sh), so a release build leaves with _exit.
+ * A sanitizer build takes the long way, so that LeakSanitizer still checks
+ * what the CLI left allocated.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "libinit.h"
@@ -51,6 +62,11 @@ int main(int argc, char **argv)
 	if (wh_libinit() < 0)
 		return 3;
 	code = wh_cli_main(argc, argv, &stop);
+#ifndef __SANITIZE_ADDRESS__
+	fflush(NULL);
+	_exit(code);
+#else
 	wh_libshutdown();
 	return code;
+#endif
 }
