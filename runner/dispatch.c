@@ -730,6 +730,47 @@ static const char *status_word(const struct wh_dispatch_delivery *dl)
 	return "failed";
 }
 
+/* A plugin target's dry run: the command and the request it would read on
+ * stdin, first attempt, with the secrets masked and the target's fields as
+ * written (references unresolved, as their values may be secrets). */
+static void print_plugin_request(const struct wh_dispatch *d, const struct wh_dispatch_delivery *dl,
+				 FILE *out)
+{
+	const struct wh_dispatch_message *m = &d->messages[dl->message];
+	const struct wh_target *t = target_of(d, dl);
+	const char **masked = calloc(m->nsecrets ? m->nsecrets : 1, sizeof(*masked));
+	struct wh_error err = WH_ERROR_INIT;
+	struct wh_plugin_request pr;
+	char *text = NULL;
+	size_t len = 0;
+
+	for (size_t i = 0; masked && i < m->nsecrets; i++)
+		masked[i] = "***";
+	memset(&pr, 0, sizeof(pr));
+	pr.hook = m->hook;
+	pr.message_id = m->id;
+	pr.type = m->type;
+	pr.commit = m->commit;
+	pr.body = m->body;
+	pr.body_len = m->body_len;
+	pr.target = t->fields;
+	pr.target_index = dl->target_index;
+	pr.secrets = masked;
+	pr.nsecrets = masked ? m->nsecrets : 0;
+	pr.attempt = 1;
+	pr.max_attempts = d->max_attempts > 0 ? d->max_attempts : m->hook->retry_attempts;
+	pr.deadline = (double)time(NULL) + (double)m->hook->timeout_ms / 1000.0;
+	fprintf(out, "%s deliver < request\n", m->plugin->path);
+	if (!masked)
+		fprintf(out, "(request: out of memory)\n");
+	else if (wh_plugin_request_build(&text, &len, &pr, &err) < 0)
+		fprintf(out, "(request: %s)\n", err.message);
+	else
+		fprintf(out, "\n%.*s\n", (int)len, text);
+	free(text);
+	free(masked);
+}
+
 void wh_dispatch_print_requests(const struct wh_dispatch *d, FILE *out)
 {
 	for (size_t i = 0; i < d->ndeliveries; i++) {
@@ -739,6 +780,12 @@ void wh_dispatch_print_requests(const struct wh_dispatch *d, FILE *out)
 		struct header_set hs;
 		struct wh_error err = WH_ERROR_INIT;
 
+		if (m->plugin) {
+			fprintf(out, "%s# hook %s, target %zu (kind %s)\n", i ? "\n" : "",
+				m->hook->name, dl->target_index + 1, m->hook->kind_name);
+			print_plugin_request(d, dl, out);
+			continue;
+		}
 		fprintf(out, "%s# hook %s, target %zu\n%s %s\n", i ? "\n" : "", m->hook->name,
 			dl->target_index + 1, t->method, t->url ? t->url : "(plugin)");
 		if (build_headers(&hs, d, dl, (int64_t)time(NULL), NULL, &err) == 0) {

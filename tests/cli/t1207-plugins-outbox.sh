@@ -26,6 +26,26 @@ webhooks:
     targets: [{url: "spool://a"}]
 ' "plugin hook"
 
+# --dry-run shows what the plugin would read on stdin, secrets masked and
+# the target's references as written, and runs nothing
+commit_file "$R" hooks/q.yaml 'version: 1
+webhooks:
+  - name: spool-signed
+    events: [clusters_rollbacked]
+    kind: spool
+    secret: ${env:T1207_SECRET}
+    targets: [{url: "spool://b", token: "${env:T1207_TOKEN}"}]
+' "signed plugin hook"
+export T1207_SECRET=hush-secret-value T1207_TOKEN=hush-token-value
+expect_exit 0 "dry run of a plugin target" --repo "$R" --stage clusters_rollbacked --payload "$WH_SOURCE_DIR/hooks/examples/clusters_rollbacked.json" --dry-run
+contains "dry run names the plugin command" "$OUT" "whrun-kind-spool deliver < request"
+printf '%s' "$OUT" | sed -n '/^{/,$p' | head -n 1 >"$TMP/dry.json"
+equals "dry run request: secrets masked, target fields as written, attempt 1" \
+	"$(json_eval "(d['secrets'], d['target']['token'], d['attempt'], d['message_id'][:4])" "$TMP/dry.json")" \
+	"(['***'], '\${env:T1207_TOKEN}', 1, 'msg_')"
+case "$OUT" in *hush-*) check "dry run shows no secret value" false ;; *) check "dry run shows no secret value" true ;; esac
+check "dry run ran no plugin" test ! -e "$TMP/spooled"
+
 expect_exit 1 "plugin retrying: the run leaves it pending" --repo "$R" --stage clusters_deployed --payload "$PAYLOAD"
 run_whrun deliveries --output json
 printf '%s' "$OUT" >"$TMP/d1.json"
