@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "config.h"
 #include "journal.h"
 #include "util.h"
 #include "banned.h"
@@ -59,7 +60,8 @@ static json_t *headers_value(const char *text)
 	return v ? v : json_object();
 }
 
-static json_t *delivery_json(const struct wh_journal_delivery *d, int64_t now)
+static json_t *delivery_json(const struct wh_journal *journal, const struct wh_journal_delivery *d,
+			     int64_t now)
 {
 	json_t *o = json_object();
 	char id[40];
@@ -76,9 +78,7 @@ static json_t *delivery_json(const struct wh_journal_delivery *d, int64_t now)
 	json_object_set_new(o, "method", text_json(d->method));
 	json_object_set_new(o, "url", text_json(d->url));
 	json_object_set_new(o, "status", json_string(wh_journal_status_name(d->status)));
-	json_object_set_new(o, "in_flight",
-			    json_boolean(d->status == WH_JOURNAL_PENDING && d->lease_owner &&
-					 d->lease_until > now));
+	json_object_set_new(o, "in_flight", json_boolean(wh_journal_lease_held(journal, d, now)));
 	json_object_set_new(o, "attempts", json_integer(d->attempts));
 	json_object_set_new(o, "http_status",
 			    d->http_status ? json_integer(d->http_status) : json_null());
@@ -116,7 +116,8 @@ static void short_time(char *out, size_t size, int64_t ms)
 	wh_strlcpy(out, full, size);
 }
 
-static void print_table(const struct wh_journal_deliveries *list, int64_t now)
+static void print_table(const struct wh_journal *journal, const struct wh_journal_deliveries *list,
+			int64_t now)
 {
 	enum { ID, TIME, HOOK, STAGE, STATUS, ATTEMPTS, HTTP, URL, NCOLS };
 	static const char *const titles[NCOLS] = {"ID",	    "TIME",	"HOOK", "STAGE",
@@ -145,10 +146,7 @@ static void print_table(const struct wh_journal_deliveries *list, int64_t now)
 			snprintf(cells[STAGE], sizeof(cells[STAGE]), "%s", d->stage);
 			snprintf(cells[STATUS], sizeof(cells[STATUS]), "%s%s",
 				 wh_journal_status_name(d->status),
-				 d->status == WH_JOURNAL_PENDING && d->lease_owner &&
-					 d->lease_until > now
-				     ? " (in flight)"
-				     : "");
+				 wh_journal_lease_held(journal, d, now) ? " (in flight)" : "");
 			snprintf(cells[ATTEMPTS], sizeof(cells[ATTEMPTS]), "%d", d->attempts);
 			if (d->http_status)
 				snprintf(cells[HTTP], sizeof(cells[HTTP]), "%d", d->http_status);
@@ -199,12 +197,12 @@ int wh_cmd_deliveries(const struct wh_options *opts, struct wh_error *err)
 			goto out;
 		}
 		for (size_t i = 0; i < list.count; i++)
-			json_array_append_new(array, delivery_json(&list.items[i], now));
+			json_array_append_new(array, delivery_json(journal, &list.items[i], now));
 		error = wh_print_json(array, err);
 	} else if (list.count == 0) {
 		printf("no matching deliveries\n");
 	} else {
-		print_table(&list, now);
+		print_table(journal, &list, now);
 	}
 out:
 	wh_journal_deliveries_release(&list);
@@ -242,7 +240,8 @@ static void print_body(const char *body, size_t len, const char *indent)
 	}
 }
 
-static void print_delivery_text(const struct wh_journal_delivery *d,
+static void print_delivery_text(const struct wh_journal *journal,
+				const struct wh_journal_delivery *d,
 				const struct wh_journal_stored_message *m,
 				const struct wh_journal_attempts *attempts, int64_t now)
 {
@@ -253,13 +252,13 @@ static void print_delivery_text(const struct wh_journal_delivery *d,
 	wh_journal_format_time(created, sizeof(created), d->created_at);
 	printf("delivery " WH_JOURNAL_ID_PREFIX "%" PRId64 "\n", d->id);
 	printf("  message:  %s (%s, kind %s)\n", d->message_id, d->stage, d->kind);
-	printf("  hook:     %s, target %zu\n", d->hook, d->target_index);
+	printf("  hook:     %s, target %zu\n", d->hook, d->target_index + 1);
 	printf("  config:   %s\n", d->config_commit);
 	printf("  created:  %s\n", created);
 	printf("  status:   %s", wh_journal_status_name(d->status));
 	if (d->status == WH_JOURNAL_PENDING) {
 		wh_journal_format_time(next, sizeof(next), d->next_attempt_at);
-		if (d->lease_owner && d->lease_until > now)
+		if (wh_journal_lease_held(journal, d, now))
 			printf(" (in flight, process %s)", d->lease_owner);
 		else
 			printf(" (next attempt %s)", next);
@@ -267,8 +266,17 @@ static void print_delivery_text(const struct wh_journal_delivery *d,
 	printf(", %d attempt%s", d->attempts, d->attempts == 1 ? "" : "s");
 	if (d->last_error)
 		printf(", last error: %s", d->last_error);
-	printf("\n\nrequest:\n  %s %s\n", d->method, d->url);
-	if (last)
+	if (wh_kind_of(d->kind) == WH_KIND_PLUGIN) {
+		/* a plugin read the envelope below, with its target's fields */
+		printf("\n\nrequest:\n  whrun-kind-%s deliver (plugin kind; its stdin request "
+		       "holds the envelope below)\n",
+		       d->kind);
+	} else {
+		printf("\n\nrequest:\n  %s %s\n", d->method, d->url);
+	}
+	if (wh_kind_of(d->kind) == WH_KIND_PLUGIN)
+		; /* no headers: the request is the plugin's stdin */
+	else if (last)
 		print_headers(last->request_headers, "  ");
 	else
 		printf("  (not sent yet: headers are set per attempt)\n");
@@ -298,11 +306,12 @@ static void print_delivery_text(const struct wh_journal_delivery *d,
 	}
 }
 
-static json_t *delivery_detail_json(const struct wh_journal_delivery *d,
+static json_t *delivery_detail_json(const struct wh_journal *journal,
+				    const struct wh_journal_delivery *d,
 				    const struct wh_journal_stored_message *m,
 				    const struct wh_journal_attempts *attempts, int64_t now)
 {
-	json_t *o = delivery_json(d, now), *message, *request, *list;
+	json_t *o = delivery_json(journal, d, now), *message, *request, *list;
 	const struct wh_journal_attempt *last =
 	    attempts->count ? &attempts->items[attempts->count - 1] : NULL;
 	json_t *envelope = m->envelope ? json_loads(m->envelope, 0, NULL) : NULL;
@@ -374,13 +383,13 @@ int wh_cmd_show(const struct wh_options *opts, struct wh_error *err)
 		if ((error = wh_journal_get_message(&m, journal, d->message_id, err)) == 0 &&
 		    (error = wh_journal_get_attempts(&attempts, journal, d->id, err)) == 0) {
 			if (array) {
-				json_t *o = delivery_detail_json(d, &m, &attempts, now);
+				json_t *o = delivery_detail_json(journal, d, &m, &attempts, now);
 				if (!o || json_array_append_new(array, o) < 0)
 					error = wh_error_set(err, WH_ENOMEM, "out of memory");
 			} else {
 				if (i)
 					printf("\n");
-				print_delivery_text(d, &m, &attempts, now);
+				print_delivery_text(journal, d, &m, &attempts, now);
 			}
 		}
 		wh_journal_attempts_release(&attempts);

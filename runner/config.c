@@ -397,6 +397,17 @@ static void check_events(struct hook_ctx *h, struct wh_hook *hook)
 	}
 }
 
+enum wh_kind wh_kind_of(const char *name)
+{
+	if (strcmp(name, "standard") == 0)
+		return WH_KIND_STANDARD;
+	if (strcmp(name, "raw") == 0)
+		return WH_KIND_RAW;
+	if (strcmp(name, "slack") == 0)
+		return WH_KIND_SLACK;
+	return WH_KIND_PLUGIN;
+}
+
 static void check_kind(struct hook_ctx *h, struct wh_hook *hook)
 {
 	const json_t *v = json_object_get(h->merged, "kind");
@@ -410,13 +421,8 @@ static void check_kind(struct hook_ctx *h, struct wh_hook *hook)
 	} else if (v) {
 		kind = json_string_value(v);
 	}
-	if (strcmp(kind, "standard") == 0)
-		hook->kind = WH_KIND_STANDARD;
-	else if (strcmp(kind, "raw") == 0)
-		hook->kind = WH_KIND_RAW;
-	else if (strcmp(kind, "slack") == 0)
-		hook->kind = WH_KIND_SLACK;
-	else {
+	hook->kind = wh_kind_of(kind);
+	if (hook->kind == WH_KIND_PLUGIN) {
 		int ok = *kind != '\0';
 		for (const char *p = kind; *p; p++)
 			ok = ok && (islower((unsigned char)*p) || isdigit((unsigned char)*p) ||

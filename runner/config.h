@@ -26,6 +26,9 @@
 
 enum wh_kind { WH_KIND_STANDARD, WH_KIND_RAW, WH_KIND_SLACK, WH_KIND_PLUGIN };
 
+/* The built-in kind named name, or WH_KIND_PLUGIN for any other name. */
+enum wh_kind wh_kind_of(const char *name);
+
 enum wh_signature {
 	WH_SIGNATURE_NONE,
 	WH_SIGNATURE_STANDARD_WEBHOOKS,

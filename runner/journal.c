@@ -1149,6 +1149,13 @@ static int read_delivery(struct wh_journal_delivery *d, sqlite3_stmt *stmt)
 	return oom ? WH_ENOMEM : 0;
 }
 
+int wh_journal_lease_held(const struct wh_journal *journal, const struct wh_journal_delivery *d,
+			  int64_t now)
+{
+	return d->status == WH_JOURNAL_PENDING && d->lease_owner && d->lease_until > now &&
+	       !owner_dead(journal->host, d->lease_owner);
+}
+
 static void delivery_release(struct wh_journal_delivery *d)
 {
 	free(d->message_id);

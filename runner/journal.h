@@ -207,6 +207,12 @@ struct wh_journal_delivery {
 	int64_t created_at, updated_at;
 };
 
+/* 1 when d is pending and its lease is held: not expired at now, and its
+ * owner not known to be dead (a killed process's leases end with it, see
+ * above), so another process is sending it right now. */
+int wh_journal_lease_held(const struct wh_journal *journal, const struct wh_journal_delivery *d,
+			  int64_t now);
+
 struct wh_journal_deliveries {
 	struct wh_journal_delivery *items;
 	size_t count;

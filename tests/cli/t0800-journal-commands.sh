@@ -60,7 +60,11 @@ equals "rows, newest first" "$(printf '%s\n' "$OUT" | awk 'NR > 1 {print $1, $3,
 col=$(printf '%s\n' "$header" | awk '{print index($0, "STATUS")}')
 equals "status column aligned" "$(printf '%s\n' "$OUT" | awk -v c="$col" 'NR > 1 {printf "%s;", substr($0, c, 4)}')" \
 	"pend;gone;pend;deli;"
-contains "in-flight delivery is marked" "$(printf '%s\n' "$OUT" | grep dlv_4)" "pending (in flight)"
+# dlv_4's lease was taken by journal_seed, which has exited: a dead
+# owner's lease is over at once (retry takes it), so it is not in flight
+row4=$(printf '%s\n' "$OUT" | grep dlv_4)
+contains "a dead owner's delivery is pending" "$row4" "pending"
+case "$row4" in *"in flight"*) check "a dead owner's delivery is not in flight" false ;; *) check "a dead owner's delivery is not in flight" true ;; esac
 contains "http status and url" "$(printf '%s\n' "$OUT" | grep dlv_3)" "410   http://127.0.0.1:9/b"
 
 # deliveries: json.
@@ -150,6 +154,31 @@ printf 'msg home clusters_deployed http://127.0.0.1:9/h\n' | "$SEED" "$HOME/.loc
 run_whrun deliveries
 contains "~/.local/state/whrun" "$OUT" "home "
 equals "created 0700 to the top" "$(stat -c %a "$HOME/.local" "$HOME/.local/state" "$HOME/.local/state/whrun" | tr '\n' ' ')" "700 700 700 "
+export WHRUN_STATE_DIR=$saved_state
+
+# In flight: a run still waiting on its receiver holds the lease.
+start_receiver
+R="$TMP/live-repo"
+new_repo "$R"
+commit_file "$R" hooks/h.yaml "version: 1
+webhooks:
+  - name: slow
+    events: [clusters_deployed]
+    targets: [{url: \"http://127.0.0.1:$RECV_PORT/sleep/3000\"}]
+" "slow hook"
+export WHRUN_STATE_DIR="$TMP/live-state"
+"$WHRUN" --repo "$R" --stage clusters_deployed --payload "$WH_SOURCE_DIR/hooks/examples/clusters_deployed.json" >/dev/null 2>&1 &
+live=$!
+for _ in $(seq 100); do [ -s "$RECV_LOG" ] && break; sleep 0.05; done
+run_whrun deliveries
+contains "a live run's delivery is in flight" "$(printf '%s\n' "$OUT" | grep dlv_1)" "pending (in flight)"
+run_whrun show dlv_1
+contains "show names the live owner" "$OUT" "(in flight, process $live-"
+run_whrun deliveries --output json
+equals "json: in_flight" "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["in_flight"])')" "True"
+wait "$live"
+run_whrun deliveries
+contains "delivered once the run is over" "$(printf '%s\n' "$OUT" | grep dlv_1)" "delivered"
 export WHRUN_STATE_DIR=$saved_state
 
 done_testing

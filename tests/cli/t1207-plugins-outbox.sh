@@ -66,6 +66,11 @@ equals "show lists every attempt with the plugin's detail" \
 	"$(json_eval "[(a['outcome'], 'spool' in (a['response_body'] or '')) for a in d['attempts']]" "$TMP/show.json")" \
 	"[('retry', True), ('retry', True), ('delivered', True)]"
 
+run_whrun show "$id"
+contains "show: the request is the plugin's, not an HTTP POST" "$OUT" "whrun-kind-spool deliver (plugin kind"
+case "$OUT" in *"POST "*) check "show prints no POST line for a plugin" false ;; *) check "show prints no POST line for a plugin" true ;; esac
+contains "show numbers targets from 1" "$OUT" "hook:     spool, target 1"
+
 expect_exit 0 "resend through the plugin" --repo "$R" resend "$id"
 equals "resent with the same message id" "$(tail -n 1 "$TMP/spooled")" "$msg"
 equals "two spooled lines" "$(wc -l <"$TMP/spooled")" 2
