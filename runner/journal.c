@@ -44,6 +44,7 @@
  */
 #define WAL_CHECKPOINT_FRAMES  128
 #define WAL_CHECKPOINT_WAIT_MS 100
+#define WAL_RUN_LIMIT_FRAMES   10000
 #define WAL_SIZE_LIMIT	       "4194304" /* 4 MiB */
 #define VFS_NAME	       "whrun-unix"
 
@@ -732,14 +733,18 @@ static int enable_wal(struct wh_journal *j, struct wh_error *err)
 	}
 }
 
-/* sqlite3_wal_hook: notes the log's length (see WAL_CHECKPOINT_FRAMES). */
+/* sqlite3_wal_hook: notes the log's length (see WAL_CHECKPOINT_FRAMES).
+ * A log that grows past WAL_RUN_LIMIT_FRAMES within one long run (tens of
+ * thousands of attempts, or runs that keep overlapping) gets a PASSIVE
+ * checkpoint there, as SQLite's own auto-checkpoint would do: it waits
+ * for no one, and bounds the log. */
 static int wal_committed(void *ctx, sqlite3 *db, const char *name, int frames)
 {
 	struct wh_journal *j = ctx;
 
-	(void)db;
-	(void)name;
 	j->wal_frames = frames;
+	if (frames >= WAL_RUN_LIMIT_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
 }
 
@@ -774,7 +779,10 @@ static int configure(struct wh_journal *j, int writer, struct wh_error *err)
  * opened without SQLITE_OPEN_CREATE. That is as durable: a log with
  * content had its header written and synced by a process that found it
  * empty or missing, opened it with SQLITE_OPEN_CREATE and so synced the
- * directory before any transaction in it counted as committed.
+ * directory before any transaction in it counted as committed. What is
+ * left: a process killed between writing a new log's header and its first
+ * sync, followed within the kernel's writeback delay by a commit of the
+ * next process and a power cut; or a -wal copied in from elsewhere.
  */
 static sqlite3_vfs *base_vfs;
 static sqlite3_vfs own_vfs;
@@ -1401,10 +1409,10 @@ static int same_name(const char *a, const char *b)
  * Headers as a compact JSON object (text, malloc'ed), credentials masked,
  * names in the order they first appear, the values of a repeated name
  * joined with ", ". A value that is not UTF-8 is stored as "[not UTF-8]",
- * and so are the values of that name before it; a name that is not UTF-8
- * is stored as "[not UTF-8]". NULL with *oom = 0 when there are none.
- * Written by hand rather than with jansson: this runs for every attempt,
- * and building then dumping a json_t was half the cost of recording one.
+ * and so are the values of that name before it; every name that is not
+ * UTF-8 is stored as one "[not UTF-8]" key, its values masked. NULL with *oom = 0 when there are
+ * none. Written by hand rather than with jansson: this runs for every attempt, and building then
+ * dumping a json_t was half the cost of recording one.
  */
 static char *headers_json(const struct wh_journal_header *headers, size_t n, int *oom)
 {
@@ -1436,7 +1444,9 @@ static char *headers_json(const struct wh_journal_header *headers, size_t n, int
 			;
 		if (k < i)
 			continue; /* written with its first occurrence */
-		secret = wh_journal_header_is_secret(names[i]);
+		/* a name that is not UTF-8 cannot be told apart from a credential
+		 * (its bytes are gone): its values are masked */
+		secret = strcmp(names[i], NOT_UTF8) == 0 || wh_journal_header_is_secret(names[i]);
 		/* the values after the last one that is not UTF-8 */
 		for (k = i; !secret && k < n; k++) {
 			const char *v = headers[k].value ? headers[k].value : "";

@@ -17,9 +17,9 @@
  * is flushed here. Tearing the libraries down and running their exit
  * handlers (OpenSSL's cleanup among them) only frees memory that the
  * kernel frees anyway: ~0.7 ms of a ~30 ms one-target run
- * (tests/bench/deliver-vs-curl.sh), so a release build leaves with _exit.
- * A sanitizer build takes the long way, so that LeakSanitizer still checks
- * what the CLI left allocated.
+ * (tests/bench/deliver-vs-curl.sh), so whrun leaves with _exit. A
+ * sanitizer build (WHRUN_SANITIZE, which defines WH_FULL_EXIT) takes the
+ * long way, so that LeakSanitizer still checks what the CLI left allocated.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 	if (wh_libinit() < 0)
 		return 3;
 	code = wh_cli_main(argc, argv, &stop);
-#ifndef __SANITIZE_ADDRESS__
+#ifndef WH_FULL_EXIT
 	fflush(NULL);
 	_exit(code);
 #else

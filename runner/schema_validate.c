@@ -388,15 +388,22 @@ static int is_multiple(const struct wh_jv *x, const json_t *m)
  * a schema are tried a few times per run, or never. A pattern that keeps
  * being used is JIT-compiled once it reaches WH_SREGEX_JIT_AFTER matches.
  * The count is scratch state of the compiled schema, like the match data
- * (one schema is not shared between threads), hence the cast.
+ * (one schema is not shared between threads), hence the cast. The JIT's
+ * stack is smaller than the interpreter's limits: a match that runs out of
+ * it is retried interpreted, so that a value gets the same answer on its
+ * first and its hundredth check.
  */
 static int regex_match(const struct wh_sregex *re, const char *s, size_t len)
 {
 	struct wh_sregex *r = (struct wh_sregex *)re;
+	int rc;
 
 	if (r->matches < WH_SREGEX_JIT_AFTER && ++r->matches == WH_SREGEX_JIT_AFTER)
 		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE); /* where available */
-	return pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, r->match, NULL) >= 0;
+	rc = pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, r->match, NULL);
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		rc = pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, r->match, NULL);
+	return rc >= 0;
 }
 
 /* ---- evaluation ----------------------------------------------------------------- */

@@ -532,6 +532,7 @@ static void test_headers_text(void)
 					  {"X-Api-Key", "k1"},
 					  {"X-Api-Key", "k2"},
 					  {"\xffname", "v"},
+					  {"Authorization\xff", "Bearer s3cr3t"},
 					  {NULL, "skipped"},
 					  {"D", NULL},
 					  {"E", "bad\xc0\x80"},
@@ -556,7 +557,8 @@ static void test_headers_text(void)
 		    "request headers text", attempts.items[0].request_headers,
 		    "{\"A\":\"x\\\"y\\\\z\\n\\t\\u0001/\",\"B\":\"caf\xc3\xa9\","
 		    "\"C\":\"[not UTF-8], ok2, ok3\",\"X-Api-Key\":\"[redacted], "
-		    "[redacted]\",\"[not UTF-8]\":\"v\",\"D\":\"\",\"E\":\"[not UTF-8]\","
+		    "[redacted]\",\"[not UTF-8]\":\"[redacted], "
+		    "[redacted]\",\"D\":\"\",\"E\":\"[not UTF-8]\","
 		    "\"F\":\"[not UTF-8]\",\"G\":\"\xf0\x9f\x98\x80\",\"H\":\"[not UTF-8]\"}");
 		CHECK_STR("response headers text", attempts.items[0].response_headers,
 			  "{\"K\":\"v\"}");

@@ -107,6 +107,22 @@ static void test_strings_and_patterns(void)
 	s = compile("{\"pattern\": \"^a$\"}");
 	CHECK("$ does not match before a final newline", check(s, "\"a\\n\"") == 0);
 	wh_schema_free(s);
+
+	/* the same answer before and after the pattern is JIT-compiled, even
+	 * where the JIT's stack is too small for the match */
+	{
+		static char text[100004];
+		int same = 1;
+
+		memset(text, 'a', sizeof(text) - 1);
+		text[0] = '"';
+		text[sizeof(text) - 2] = '"';
+		s = compile("{\"pattern\": \"^(a|b)*$\"}");
+		for (int i = 0; i < 100; i++)
+			same &= check(s, text) == 1;
+		CHECK("a long match holds on every check, interpreted and JIT", same);
+		wh_schema_free(s);
+	}
 }
 
 static void test_errors(void)
