@@ -597,6 +597,23 @@ static void on_batch(int begin, void *ctx)
 		d->journal_error = err;
 }
 
+/* The message's part of a plugin request: pr's target, secrets, attempt,
+ * max_attempts and deadline are the caller's to set. */
+static void plugin_request_init(struct wh_plugin_request *pr, const struct wh_dispatch *d,
+				const struct wh_dispatch_delivery *dl)
+{
+	const struct wh_dispatch_message *m = &d->messages[dl->message];
+
+	memset(pr, 0, sizeof(*pr));
+	pr->hook = m->hook;
+	pr->message_id = m->id;
+	pr->type = m->type;
+	pr->commit = m->commit;
+	pr->body = m->body;
+	pr->body_len = m->body_len;
+	pr->target_index = dl->target_index;
+}
+
 /* A plugin attempt's stdin request (attempt number and deadline change). */
 static int prepare_plugin(struct wh_request *req, int attempt, struct wh_error *err,
 			  struct wh_dispatch *d)
@@ -605,15 +622,8 @@ static int prepare_plugin(struct wh_request *req, int attempt, struct wh_error *
 	const struct wh_dispatch_message *m = &d->messages[dl->message];
 	struct wh_plugin_request pr;
 
-	memset(&pr, 0, sizeof(pr));
-	pr.hook = m->hook;
-	pr.message_id = m->id;
-	pr.type = m->type;
-	pr.commit = m->commit;
-	pr.body = m->body;
-	pr.body_len = m->body_len;
+	plugin_request_init(&pr, d, dl);
 	pr.target = dl->plugin_target;
-	pr.target_index = dl->target_index;
 	pr.secrets = (const char *const *)m->secrets;
 	pr.nsecrets = m->nsecrets;
 	pr.attempt = attempt;
@@ -746,15 +756,8 @@ static void print_plugin_request(const struct wh_dispatch *d, const struct wh_di
 
 	for (size_t i = 0; masked && i < m->nsecrets; i++)
 		masked[i] = "***";
-	memset(&pr, 0, sizeof(pr));
-	pr.hook = m->hook;
-	pr.message_id = m->id;
-	pr.type = m->type;
-	pr.commit = m->commit;
-	pr.body = m->body;
-	pr.body_len = m->body_len;
+	plugin_request_init(&pr, d, dl);
 	pr.target = t->fields;
-	pr.target_index = dl->target_index;
 	pr.secrets = masked;
 	pr.nsecrets = masked ? m->nsecrets : 0;
 	pr.attempt = 1;
