@@ -267,19 +267,17 @@ static void print_delivery_text(const struct wh_journal *journal,
 	if (d->last_error)
 		printf(", last error: %s", d->last_error);
 	if (wh_kind_of(d->kind) == WH_KIND_PLUGIN) {
-		/* a plugin read the envelope below, with its target's fields */
+		/* no headers: the plugin read the envelope below on stdin */
 		printf("\n\nrequest:\n  whrun-kind-%s deliver (plugin kind; its stdin request "
 		       "holds the envelope below)\n",
 		       d->kind);
 	} else {
 		printf("\n\nrequest:\n  %s %s\n", d->method, d->url);
+		if (last)
+			print_headers(last->request_headers, "  ");
+		else
+			printf("  (not sent yet: headers are set per attempt)\n");
 	}
-	if (wh_kind_of(d->kind) == WH_KIND_PLUGIN)
-		; /* no headers: the request is the plugin's stdin */
-	else if (last)
-		print_headers(last->request_headers, "  ");
-	else
-		printf("  (not sent yet: headers are set per attempt)\n");
 	printf("\n");
 	print_body(m->body, m->body_len, "  ");
 

@@ -134,40 +134,37 @@ struct piece {
 	size_t len;
 };
 
-/* HMAC-SHA256 of the concatenated pieces with OpenSSL's EVP_MAC. */
-static int hmac_sha256_raw(unsigned char mac[MAC_SIZE], const unsigned char *key, size_t key_len,
-			   const struct piece *pieces, size_t npieces)
-{
-	EVP_MAC *algorithm = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MAC_CTX *ctx = algorithm ? EVP_MAC_CTX_new(algorithm) : NULL;
-	OSSL_PARAM params[2];
-	size_t mac_len = 0;
-	int ok;
-
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	ok = ctx && EVP_MAC_init(ctx, key, key_len, params);
-	for (size_t i = 0; i < npieces && ok; i++)
-		ok = EVP_MAC_update(ctx, pieces[i].data, pieces[i].len);
-	ok = ok && EVP_MAC_final(ctx, mac, &mac_len, MAC_SIZE) && mac_len == MAC_SIZE;
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(algorithm);
-	return ok;
-}
-
 /* HMAC-SHA256 of the concatenated pieces under secret's key. */
 static int hmac_sha256(unsigned char mac[MAC_SIZE], enum wh_signature scheme, const char *secret,
 		       const struct piece *pieces, size_t npieces, struct wh_error *err)
 {
+	EVP_MAC *algorithm = NULL;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM params[2];
 	unsigned char *key = NULL;
-	size_t key_len = 0;
+	size_t key_len = 0, mac_len = 0;
 	int error;
 
 	if ((error = wh_sign_key(&key, &key_len, scheme, secret, err)) < 0)
 		goto out;
-	if (!hmac_sha256_raw(mac, key, key_len, pieces, npieces))
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!(algorithm = EVP_MAC_fetch(NULL, "HMAC", NULL)) ||
+	    !(ctx = EVP_MAC_CTX_new(algorithm)) || !EVP_MAC_init(ctx, key, key_len, params)) {
+		error = wh_error_set(err, WH_EINTERNAL, "cannot set up HMAC-SHA256");
+		goto out;
+	}
+	for (size_t i = 0; i < npieces; i++) {
+		if (!EVP_MAC_update(ctx, pieces[i].data, pieces[i].len)) {
+			error = wh_error_set(err, WH_EINTERNAL, "HMAC-SHA256 failed");
+			goto out;
+		}
+	}
+	if (!EVP_MAC_final(ctx, mac, &mac_len, MAC_SIZE) || mac_len != MAC_SIZE)
 		error = wh_error_set(err, WH_EINTERNAL, "HMAC-SHA256 failed");
 out:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(algorithm);
 	wh_sign_key_free(key, key_len);
 	return error;
 }
