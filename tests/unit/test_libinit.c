@@ -21,7 +21,11 @@ int main(void)
 
 	CHECK("libraries initialise", wh_libinit() == 0);
 	https = (git_libgit2_features() & GIT_FEATURE_HTTPS) != 0;
+#ifdef WH_MBEDTLS_WRAPPED
+	mbedtls = https; /* linked from libmbedx509.a, wrapped (libinit.c) */
+#else
 	mbedtls = https && dlsym(RTLD_DEFAULT, "mbedtls_x509_crt_init") != NULL;
+#endif
 	printf("libgit2 %s HTTPS, %s mbedTLS\n", https ? "with" : "without",
 	       mbedtls ? "on" : "not on");
 	CHECK("the CA bundle is skipped exactly when libgit2 is on mbedTLS",
