@@ -473,11 +473,19 @@ static int keep_lease(struct wh_dispatch *d, struct wh_dispatch_delivery *dl, lo
 	int64_t now = wh_journal_now();
 	int error;
 
-	if (!d->journal || dl->lease_until - now > (int64_t)timeout_ms + 60 * 1000)
+	if (dl->lease_lost)
+		error = WH_ENOTFOUND;
+	else if (!d->journal || dl->lease_until - now > (int64_t)timeout_ms + 60 * 1000)
 		return 0;
-	error = wh_journal_renew(d->journal, dl->delivery_id, timeout_ms + LEASE_RENEW_MS, err);
-	if (error == WH_ENOTFOUND)
+	else
+		error =
+		    wh_journal_renew(d->journal, dl->delivery_id, timeout_ms + LEASE_RENEW_MS, err);
+	if (error == WH_ENOTFOUND) {
 		dl->lease_lost = 1;
+		dl->not_sent = 1;
+		return wh_error_set(err, WH_ENOTFOUND,
+				    "not sent: another process has taken this delivery over");
+	}
 	if (error == 0)
 		dl->lease_until = now + timeout_ms + LEASE_RENEW_MS;
 	return error;
@@ -521,6 +529,18 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 	struct wh_error err = WH_ERROR_INIT;
 
 	(void)next_delay_ms;
+	if (dl->not_sent) {
+		/* keep_lease refused this attempt: nothing was sent, and the
+		 * journal row is its new owner's to record. It stays pending. */
+		dl->not_sent = 0;
+		dl->held = 0;
+		dl->pending = 1;
+		dl->outcome = WH_OUTCOME_RETRY;
+		dl->http_status = 0;
+		dl->duration_ms = 0;
+		wh_strlcpy(dl->error, at->error ? at->error : "", sizeof(dl->error));
+		return;
+	}
 	dl->attempts++;
 	dl->outcome = at->outcome;
 	dl->http_status = at->http_status;

@@ -81,6 +81,7 @@ struct wh_dispatch_delivery {
 	int pending;	     /* still in the outbox after this run */
 	int held;	     /* our lease is held: the last attempt was not final */
 	int lease_lost;	     /* another process took it over */
+	int not_sent;	     /* the attempt being reported was refused: lease lost */
 	int64_t lease_until; /* when our journal lease ends at the latest (ms) */
 	int journal_missing; /* an attempt could not be journaled */
 	int64_t gone_before; /* an earlier delivery of this hook to this URL got a 410 */

@@ -10,6 +10,8 @@ on stdout once it accepts connections, and answers by path:
   /retry-after/KEY/SECS        first request for KEY: 429 Retry-After: SECS; then 200
   /retry-after-date/KEY/SECS   the same with an HTTP-date SECS from now
   /sleep/MS                    waits MS milliseconds, then 200
+  /gate/NAME                   waits until the file NAME exists in --gate-dir
+                               (at most 60 s), then 200: a test opens the gate
   /reset                       reads the request, then resets the connection (RST)
   /big/BYTES                   200 with a body of BYTES bytes
   anything else                404
@@ -23,6 +25,7 @@ count what reached the receiver.
 import argparse
 import email.utils
 import json
+import os
 import socket
 import ssl
 import struct
@@ -34,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 counts = {}
 lock = threading.Lock()
 log_file = None
+gate_dir = None
 
 
 def hit(key):
@@ -96,6 +100,11 @@ class Handler(BaseHTTPRequestHandler):
         elif name == "sleep" and len(args) == 1:
             time.sleep(int(args[0]) / 1000.0)
             self.reply(200, b"ok")
+        elif name == "gate" and len(args) == 1 and gate_dir and "/" not in args[0]:
+            deadline = time.time() + 60
+            while time.time() < deadline and not os.path.exists(os.path.join(gate_dir, args[0])):
+                time.sleep(0.01)
+            self.reply(200, b"ok")
         elif name == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
@@ -118,14 +127,16 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
-    global log_file
+    global log_file, gate_dir
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--log")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
+    parser.add_argument("--gate-dir")
     opts = parser.parse_args()
+    gate_dir = opts.gate_dir
     if opts.log:
         log_file = open(opts.log, "a", encoding="utf-8")
     family = socket.AF_INET6 if ":" in opts.host else socket.AF_INET
