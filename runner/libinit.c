@@ -1,37 +1,39 @@
 /*
  * libinit: library initialisation (libinit.h).
  *
- * Why libgit2 is initialised without its CA bundle. Debian builds libgit2
- * with mbedTLS and a compiled-in CA location, and git_libgit2_init parses
- * the whole bundle (/etc/ssl/certs/ca-certificates.crt) into an mbedTLS
- * chain, for HTTPS fetches: 55 million instructions and about 7 ms, more
- * than half of a one-target `whrun --stage` run and a third of the wall
- * time of the `curl -X POST` that tests/bench/deliver-vs-curl.sh compares
- * with. No option or environment variable turns it off. whrun never fetches
- * with libgit2: it opens local repositories only, and its own HTTPS goes
- * through libcurl and OpenSSL, which load CAs per transfer.
+ * Why libgit2's TLS is kept out. Debian builds libgit2 with mbedTLS, and
+ * git_libgit2_init sets up an mbedTLS client for HTTPS fetches: it seeds a
+ * random generator and parses the whole system CA bundle
+ * (/etc/ssl/certs/ca-certificates.crt), over 55 million instructions and
+ * about 7 ms, more than half of a one-target `whrun --stage` run and a third of
+ * the wall time of the `curl -X POST` that tests/bench/deliver-vs-curl.sh
+ * compares with. No option or environment variable turns it off. whrun
+ * never fetches with libgit2: it opens local repositories only, and its own
+ * HTTPS goes through libcurl and OpenSSL. How it is kept out depends on the
+ * link (CMakeLists.txt, WHRUN_STATIC_LIBGIT2):
  *
- * So this file replaces mbedtls_x509_crt_parse_file for libgit2's calls.
- * While git_libgit2_init runs, it loads nothing and returns success:
- * libgit2's chain stays empty, so an HTTPS fetch through libgit2 would fail
- * certificate verification (fail closed), never trust more. Every other
- * call, before or after, goes on to mbedTLS's own function:
- * git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS) still loads a bundle.
- * With a libgit2 built on OpenSSL or without HTTPS nothing calls this, and
- * nothing changes. How the call is replaced depends on the link:
+ *  - libgit2 from its static archive (WH_LIBGIT2_NO_TLS): the linker's
+ *    --wrap sends the four calls into libgit2's mbedTLS stream
+ *    (streams/mbedtls.c) to the __wrap_ functions below, so that object and
+ *    mbedTLS's TLS and X.509 code are not linked at all, as with libgit2's
+ *    own USE_HTTPS=OFF. Initialisation does nothing; creating a TLS stream
+ *    or setting CA locations fails with a libgit2 error, before any
+ *    connection (fail closed). (mbedTLS's SHA-256 is still linked: libgit2
+ *    hashes with it.)
+ *  - shared libgit2 and mbedTLS: calls inside libgit2.so cannot be
+ *    replaced, so this file defines mbedtls_x509_crt_parse_file; the dynamic
+ *    linker binds libgit2's call to the executable's definition ahead of
+ *    libmbedx509's (interposition). While git_libgit2_init runs it loads
+ *    nothing: libgit2's chain stays empty, so an HTTPS fetch through
+ *    libgit2 would fail certificate verification, never trust more. Every
+ *    other call goes on to mbedTLS's own function, found with
+ *    dlsym(RTLD_NEXT). With a libgit2 built on OpenSSL or without HTTPS
+ *    nothing calls it, and nothing changes.
  *
- *  - libgit2 from its static archives (CMakeLists.txt, WHRUN_STATIC_LIBGIT2,
- *    which defines WH_MBEDTLS_WRAPPED): the linker's --wrap sends libgit2's
- *    reference to __wrap_mbedtls_x509_crt_parse_file, and
- *    __real_mbedtls_x509_crt_parse_file is mbedTLS's own.
- *  - shared libgit2 and mbedTLS: this file defines the symbol itself; the
- *    dynamic linker binds libgit2's call to the executable's definition ahead
- *    of libmbedx509's (interposition), and dlsym(RTLD_NEXT) finds mbedTLS's.
- *
- * The alternative, building libgit2 with USE_HTTPS=OFF from Debian's source
- * package, was tried: the security update's sources (deb12u2) are not on
- * every mirror, and an older build would lose its fixes. The static archive
- * comes from the installed libgit2-dev, the same version as the shared one.
+ * Building libgit2 with USE_HTTPS=OFF from Debian's source package was
+ * tried: the security update's sources (deb12u2) are not on every mirror,
+ * and an older build would lose its fixes. The static archive comes from
+ * the installed libgit2-dev, the same version as the shared library.
  */
 #define _GNU_SOURCE /* RTLD_NEXT */
 #include <dlfcn.h>
@@ -45,16 +47,38 @@
 static int in_git_init;
 static unsigned skipped_ca_loads;
 
-#ifdef WH_MBEDTLS_WRAPPED
-int __real_mbedtls_x509_crt_parse_file(void *chain, const char *path);
-int __wrap_mbedtls_x509_crt_parse_file(void *chain, const char *path);
-int __wrap_mbedtls_x509_crt_parse_file(void *chain, const char *path)
+#ifdef WH_LIBGIT2_NO_TLS
+struct git_stream; /* <git2/sys/stream.h> */
+
+static int no_tls(void)
 {
-	if (in_git_init) {
-		skipped_ca_loads++;
-		return 0;
-	}
-	return __real_mbedtls_x509_crt_parse_file(chain, path);
+	git_error_set_str(GIT_ERROR_SSL, "libgit2's HTTPS is not linked into whrun");
+	return -1;
+}
+
+int __wrap_git_mbedtls_stream_global_init(void);
+int __wrap_git_mbedtls_stream_global_init(void)
+{
+	return 0;
+}
+
+int __wrap_git_mbedtls_stream_new(struct git_stream **out, const char *host, const char *port);
+int __wrap_git_mbedtls_stream_new(struct git_stream **out, const char *host, const char *port)
+{
+	return no_tls();
+}
+
+int __wrap_git_mbedtls_stream_wrap(struct git_stream **out, struct git_stream *in,
+				   const char *host);
+int __wrap_git_mbedtls_stream_wrap(struct git_stream **out, struct git_stream *in, const char *host)
+{
+	return no_tls();
+}
+
+int __wrap_git_mbedtls__set_cert_location(const char *file, const char *path);
+int __wrap_git_mbedtls__set_cert_location(const char *file, const char *path)
+{
+	return no_tls();
 }
 #else
 int mbedtls_x509_crt_parse_file(void *chain, const char *path);
