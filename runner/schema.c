@@ -776,7 +776,9 @@ static struct wh_skw *add_kw(struct cctx *c, enum wh_skw_type type, const char *
 	struct wh_snode *n = c->node;
 
 	if (n->nkws == c->akws) {
-		size_t a = c->akws ? c->akws * 2 : 8;
+		/* first the member count, which most schemas' keywords fit in
+		 * (a keyword entry is large, and most schemas are small) */
+		size_t a = c->akws ? c->akws * 2 : json_object_size(c->obj) + 1;
 		struct wh_skw *k = realloc(n->kws, a * sizeof(*k));
 
 		if (!k) {
@@ -952,9 +954,6 @@ static int compile_regex(struct cctx *c, const char *keyword, const char *source
 		    (size_t)offset);
 	}
 	re->matches = 0; /* JIT-compiled once used enough (schema_validate.c) */
-	re->match = pcre2_match_data_create(1, NULL);
-	if (!re->match)
-		return wh_error_set(c->err, WH_ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -1565,7 +1564,6 @@ static void free_regex(struct wh_sregex *re)
 {
 	free(re->source);
 	pcre2_code_free(re->code);
-	pcre2_match_data_free(re->match);
 }
 
 static void free_node(struct wh_snode *n)
@@ -1623,6 +1621,7 @@ void wh_schema_free(struct wh_schema *s)
 	free(s->scope);
 	free(s->ipath);
 	free(s->kpath);
+	pcre2_match_data_free(s->match);
 	free(s);
 }
 
@@ -1688,11 +1687,14 @@ int wh_schema_compile(struct wh_schema **out, json_t *doc, const struct wh_schem
 	if (s->default_dialect && strcmp(s->default_dialect, URI_DRAFT_07) == 0)
 		s->default_draft = WH_SDRAFT_07;
 	s->remotes = calloc(s->cfg.nremotes + 1, sizeof(*s->remotes));
-	s->scope = calloc(WH_SCHEMA_MAX_DEPTH + 2, sizeof(*s->scope));
-	s->ipath = calloc(WH_SCHEMA_MAX_DEPTH + 2, sizeof(*s->ipath));
-	s->kpath = calloc(4 * WH_SCHEMA_MAX_DEPTH + 8, sizeof(*s->kpath));
+	/* malloc, not calloc: stacks touched only as deep as a validation goes
+	 * (calloc would write all 88 KiB, and fresh pages cost, see README) */
+	s->scope = malloc((WH_SCHEMA_MAX_DEPTH + 2) * sizeof(*s->scope));
+	s->ipath = malloc((WH_SCHEMA_MAX_DEPTH + 2) * sizeof(*s->ipath));
+	s->kpath = malloc((4 * WH_SCHEMA_MAX_DEPTH + 8) * sizeof(*s->kpath));
+	s->match = pcre2_match_data_create(1, NULL);
 	root_uri = strip_empty_fragment(base);
-	if (!s->remotes || !s->scope || !s->ipath || !s->kpath || !root_uri ||
+	if (!s->remotes || !s->scope || !s->ipath || !s->kpath || !s->match || !root_uri ||
 	    !s->default_dialect) {
 		error = wh_error_set(err, WH_ENOMEM, "out of memory");
 		goto out;

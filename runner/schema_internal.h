@@ -108,7 +108,6 @@ enum {
 struct wh_sregex {
 	char *source;
 	pcre2_code *code; /* JIT-compiled after WH_SREGEX_JIT_AFTER matches */
-	pcre2_match_data *match;
 	unsigned matches; /* counted up to WH_SREGEX_JIT_AFTER */
 };
 
@@ -260,8 +259,12 @@ struct wh_schema {
 	char *default_dialect; /* the meta-schema URI for documents without $schema */
 	/* scratch for evaluation */
 	struct wh_jarena arena;
-	const struct wh_sresource **scope;
+	const struct wh_sresource **scope; /* stacks: written before read */
 	struct wh_spath_seg *ipath, *kpath;
+	/* every pattern's matches: PCRE2 keeps its interpreter's frames (20 KiB
+	 * at least) in the match data, so one per pattern would hold that much
+	 * per pattern used; only whether a pattern matches is read */
+	pcre2_match_data *match;
 };
 
 /* schema_uri.c */

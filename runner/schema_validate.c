@@ -388,21 +388,22 @@ static int is_multiple(const struct wh_jv *x, const json_t *m)
  * a schema are tried a few times per run, or never. A pattern that keeps
  * being used is JIT-compiled once it reaches WH_SREGEX_JIT_AFTER matches.
  * The count is scratch state of the compiled schema, like the match data
- * (one schema is not shared between threads), hence the cast. The JIT's
- * stack is smaller than the interpreter's limits: a match that runs out of
- * it is retried interpreted, so that a value gets the same answer on its
- * first and its hundredth check.
+ * that all its patterns share (one schema is not shared between threads),
+ * hence the cast. The JIT's stack is smaller than the interpreter's
+ * limits: a match that runs out of it is retried interpreted, so that a
+ * value gets the same answer on its first and its hundredth check.
  */
-static int regex_match(const struct wh_sregex *re, const char *s, size_t len)
+static int regex_match(const struct ctx *c, const struct wh_sregex *re, const char *s, size_t len)
 {
 	struct wh_sregex *r = (struct wh_sregex *)re;
+	pcre2_match_data *match = c->s->match;
 	int rc;
 
 	if (r->matches < WH_SREGEX_JIT_AFTER && ++r->matches == WH_SREGEX_JIT_AFTER)
 		(void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE); /* where available */
-	rc = pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, r->match, NULL);
+	rc = pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, 0, match, NULL);
 	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-		rc = pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, r->match, NULL);
+		rc = pcre2_match(r->code, (PCRE2_SPTR)s, len, 0, PCRE2_NO_JIT, match, NULL);
 	return rc >= 0;
 }
 
@@ -519,7 +520,7 @@ static int kw_properties(struct ctx *c, const struct wh_snode *n, const struct w
 				return 0;
 		}
 		for (size_t i = 0; i < p->npatterns; i++) {
-			if (!regex_match(&p->patterns[i].re, key, inst->u.members[m].klen))
+			if (!regex_match(c, &p->patterns[i].re, key, inst->u.members[m].klen))
 				continue;
 			matched = 1;
 			if (!eval_at_key(c, p->patterns[i].node, "patternProperties",
@@ -735,7 +736,7 @@ static int eval_kw(struct ctx *c, const struct wh_snode *n, const struct wh_skw 
 		add_error(c, n, kw->name, "must NOT have fewer than %zu characters", kw->count);
 		return 0;
 	case KW_PATTERN:
-		if (inst->type != WH_JV_STRING || regex_match(&kw->re, inst->u.s, inst->len))
+		if (inst->type != WH_JV_STRING || regex_match(c, &kw->re, inst->u.s, inst->len))
 			return 1;
 		add_error(c, n, kw->name, "must match pattern \"%s\"", kw->re.source);
 		return 0;
