@@ -462,8 +462,10 @@ static int prepare_plugin(struct wh_request *req, int attempt, struct wh_error *
 /* The lease the journal gave (at insert or claim, just before the run) is
  * 10 minutes; a run can last longer (long timeouts, many retries, a queue
  * behind --concurrency). Before an attempt that could outlive the lease,
- * extend it; if it is no longer ours, another process has the delivery
- * and this attempt is not made. */
+ * extend it. If it is no longer ours, another process has the delivery;
+ * if the journal cannot extend it, another process may take it when it
+ * expires: either way this attempt is not made (on_attempted then leaves
+ * the delivery pending, uncounted and unjournaled). */
 #define LEASE_ASSUMED_MS (9 * 60 * 1000)
 #define LEASE_RENEW_MS	 (10 * 60 * 1000)
 
@@ -480,15 +482,20 @@ static int keep_lease(struct wh_dispatch *d, struct wh_dispatch_delivery *dl, lo
 	else
 		error =
 		    wh_journal_renew(d->journal, dl->delivery_id, timeout_ms + LEASE_RENEW_MS, err);
-	if (error == WH_ENOTFOUND) {
-		dl->lease_lost = 1;
-		dl->not_sent = 1;
-		return wh_error_set(err, WH_ENOTFOUND,
-				    "not sent: another process has taken this delivery over");
-	}
-	if (error == 0)
+	if (error == 0) {
 		dl->lease_until = now + timeout_ms + LEASE_RENEW_MS;
-	return error;
+		return 0;
+	}
+	/* Not sent, and not a failure: the delivery stays in the outbox,
+	 * its new owner's, or ours again once the journal answers. */
+	dl->not_sent = 1;
+	if (error != WH_ENOTFOUND) {
+		wh_error_prefix(err, "not sent: renewing its lease");
+		return error;
+	}
+	dl->lease_lost = 1;
+	return wh_error_set(err, WH_ENOTFOUND,
+			    "not sent: another process has taken this delivery over");
 }
 
 static int on_prepare(struct wh_request *req, int attempt, struct curl_slist **headers,
@@ -535,9 +542,7 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 		dl->not_sent = 0;
 		dl->held = 0;
 		dl->pending = 1;
-		dl->outcome = WH_OUTCOME_RETRY;
-		dl->http_status = 0;
-		dl->duration_ms = 0;
+		dl->outcome = WH_OUTCOME_RETRY; /* http_status: the last attempt made */
 		wh_strlcpy(dl->error, at->error ? at->error : "", sizeof(dl->error));
 		return;
 	}

@@ -81,7 +81,7 @@ struct wh_dispatch_delivery {
 	int pending;	     /* still in the outbox after this run */
 	int held;	     /* our lease is held: the last attempt was not final */
 	int lease_lost;	     /* another process took it over */
-	int not_sent;	     /* the attempt being reported was refused: lease lost */
+	int not_sent;	     /* the attempt being reported was refused (lease) */
 	int64_t lease_until; /* when our journal lease ends at the latest (ms) */
 	int journal_missing; /* an attempt could not be journaled */
 	int64_t gone_before; /* an earlier delivery of this hook to this URL got a 410 */
@@ -141,7 +141,11 @@ void wh_dispatch_print_requests(const struct wh_dispatch *d, FILE *out);
  * to an earlier delivery (gone_before; it is attempted all the same). When
  * the run ends early (opts->stop, the deadline), deliveries whose next
  * try never started stay pending and their leases are given back, so
- * another process may take them at once. */
+ * another process may take them at once. An attempt that could outlive
+ * its journal lease renews it first; when the lease cannot be renewed
+ * (another process has taken the delivery over, or the journal fails) the
+ * attempt is not made, not counted and not journaled, and the delivery is
+ * reported pending (not_sent, lease_lost). */
 int wh_dispatch_run(struct wh_dispatch *d, struct wh_journal *journal,
 		    const struct wh_deliver_options *opts, struct wh_error *err);
 

@@ -38,9 +38,12 @@
  *   killed with SIGKILL (or by the OOM killer, or a CI runner tearing the
  *   job down) leaves its rows leased; with the owner check an immediate
  *   `whrun retry` picks them up, with no renewal traffic on the journal
- *   during a run and no risk that a process paused in a long transfer (or
- *   stopped with SIGSTOP) loses a lease it still uses. Leases stay long
- *   (10 minutes, a bound on one run's in-run retries) as the fallback.
+ *   during a typical run and no risk that a process paused in a long
+ *   transfer (or stopped with SIGSTOP) loses a lease it still uses. Leases
+ *   stay long (10 minutes, a bound on one run's in-run retries) as the
+ *   fallback; only an attempt that could outlive its lease renews it first
+ *   (wh_journal_renew, dispatch.c), and one whose delivery another process
+ *   has taken over is not made.
  * - Every write is one short BEGIN IMMEDIATE transaction; no transaction
  *   is held across network I/O. A busy timeout (10 s) absorbs contention,
  *   so parallel processes wait instead of failing with "database is locked".

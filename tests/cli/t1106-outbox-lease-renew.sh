@@ -7,7 +7,9 @@
 # run's (another process took it over), the attempt is not made: the
 # receiver sees nothing, the journal row stays with its new owner and has
 # no attempt of ours, and the run reports it as pending with no attempt
-# (not as failed: it is still in the outbox) and exits 1.
+# (not as failed: it is still in the outbox) and exits 1. The same when
+# the takeover is only found as an attempt is journaled: the in-run retry
+# is not made.
 #
 # Each run has two targets and --concurrency 1: the first is held at the
 # receiver until the test opens its gate, so the second's lease can be
@@ -107,5 +109,53 @@ equals "run 2: no attempt of ours on it" \
 	"$(sql "SELECT count(*) FROM attempts WHERE delivery_id = $second_id")" 0
 contains "run 2: the output calls it pending, with no attempt, and says why" "$out" \
 	"pending   long -> POST $U/ok?t=second  no response  0 ms  0 attempts  dlv_$second_id  (not sent: another process has taken this delivery over)"
+
+# --- 3. the lease was lost during an attempt --------------------------------
+# A short timeout, so no renewal: the takeover is found when the first
+# attempt (a 503) is journaled, and the in-run retry it would get is not
+# made.
+commit_file "$R" hooks/h.yaml "version: 1
+webhooks:
+  - name: again
+    events: [clusters_deployed]
+    timeout: 10s
+    retry: {attempts: 2, backoff: 100ms}
+    targets:
+      - url: \"$U/gate/again/503?t=again\"
+" "a hook that retries once"
+"$WHRUN" --repo "$R" --stage clusters_deployed --payload "$EX" \
+	>"$TMP/run3.out" 2>"$TMP/run3.err" &
+pid=$!
+check "run 3: the first attempt arrives" wait_for_request "/gate/again/503?t=again" 1
+msg=$(sql "SELECT id FROM messages ORDER BY created_at DESC, rowid DESC LIMIT 1")
+again_id=$(sql "SELECT id FROM deliveries WHERE message_id = '$msg'")
+python3 - "$WHRUN_STATE_DIR/journal.db" "$again_id" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+now = int(time.time() * 1000)
+with db:
+    n = db.execute("UPDATE deliveries SET lease_owner = 'other-owner', lease_until = ? "
+                   "WHERE id = ? AND status = 'pending'", (now + 600000, int(sys.argv[2]))).rowcount
+assert n == 1, n
+PY
+check "run 3: the takeover was written" test "$?" = 0
+touch "$TMP/gates/again"
+wait "$pid"
+rc=$?
+out=$(cat "$TMP/run3.out" "$TMP/run3.err")
+echo "$out" | sed 's/^/# run 3: /'
+equals "run 3 exits 1" "$rc" 1
+# the retry is due 100 ms after the 503; give a wrongly sent one time to land
+sleep 0.3
+equals "run 3: one request, no retry" "$(requests "/gate/again/503?t=again")" 1
+contains "run 3: reported pending after its one attempt, with why" "$out" \
+	"pending   again -> POST $U/gate/again/503?t=again  HTTP 503"
+contains "run 3: ... one attempt" "$out" "  1 attempt  dlv_$again_id  (not sent: another process has taken this delivery over)"
+equals "run 3: the delivery is still the other owner's, pending" \
+	"$(sql "SELECT status || ' ' || lease_owner FROM deliveries WHERE id = $again_id")" \
+	"pending other-owner"
+equals "run 3: the attempt made is journaled, the refused one is not" \
+	"$(sql "SELECT count(*) || ' ' || max(http_status) FROM attempts WHERE delivery_id = $again_id")" \
+	"1 503"
 
 done_testing

@@ -10,8 +10,9 @@ on stdout once it accepts connections, and answers by path:
   /retry-after/KEY/SECS        first request for KEY: 429 Retry-After: SECS; then 200
   /retry-after-date/KEY/SECS   the same with an HTTP-date SECS from now
   /sleep/MS                    waits MS milliseconds, then 200
-  /gate/NAME                   waits until the file NAME exists in --gate-dir
-                               (at most 60 s), then 200: a test opens the gate
+  /gate/NAME[/CODE]            waits until the file NAME exists in --gate-dir
+                               (at most 60 s), then CODE (default 200): a test
+                               opens the gate
   /reset                       reads the request, then resets the connection (RST)
   /big/BYTES                   200 with a body of BYTES bytes
   anything else                404
@@ -100,11 +101,12 @@ class Handler(BaseHTTPRequestHandler):
         elif name == "sleep" and len(args) == 1:
             time.sleep(int(args[0]) / 1000.0)
             self.reply(200, b"ok")
-        elif name == "gate" and len(args) == 1 and gate_dir and "/" not in args[0]:
+        elif name == "gate" and len(args) in (1, 2) and gate_dir:
             deadline = time.time() + 60
             while time.time() < deadline and not os.path.exists(os.path.join(gate_dir, args[0])):
                 time.sleep(0.01)
-            self.reply(200, b"ok")
+            code = int(args[1]) if len(args) == 2 else 200
+            self.reply(code, b"ok" if code == 200 else b"gate %d" % code)
         elif name == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
