@@ -537,8 +537,9 @@ static void on_attempted(struct wh_request *req, const struct wh_attempt *at, in
 
 	(void)next_delay_ms;
 	if (dl->not_sent) {
-		/* keep_lease refused this attempt: nothing was sent, and the
-		 * journal row is its new owner's to record. It stays pending. */
+		/* keep_lease refused this attempt: nothing was sent, so there is
+		 * nothing to journal (the row is another process's now, or ours
+		 * to try again once the journal answers). It stays pending. */
 		dl->not_sent = 0;
 		dl->held = 0;
 		dl->pending = 1;

@@ -55,6 +55,20 @@ lease() {
 	     ORDER BY d.id LIMIT 1 OFFSET $(($1 - 1))"
 }
 
+# take_over ID: another process's lease on pending delivery ID, as its
+# claim would write it.
+take_over() {
+	python3 - "$WHRUN_STATE_DIR/journal.db" "$1" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+now = int(time.time() * 1000)
+with db:
+    n = db.execute("UPDATE deliveries SET lease_owner = 'other-owner', lease_until = ? "
+                   "WHERE id = ? AND status = 'pending'", (now + 600000, int(sys.argv[2]))).rowcount
+sys.exit(0 if n == 1 else 1)
+PY
+}
+
 # --- 1. renewal ---------------------------------------------------------
 "$WHRUN" --repo "$R" --stage clusters_deployed --payload "$EX" --concurrency 1 \
 	>"$TMP/run1.out" 2>"$TMP/run1.err" &
@@ -83,17 +97,7 @@ pid=$!
 check "run 2: the first request arrives" wait_for_request "/gate/open?t=first" 2
 msg=$(sql "SELECT id FROM messages ORDER BY created_at DESC, rowid DESC LIMIT 1")
 second_id=$(sql "SELECT id FROM deliveries WHERE message_id = '$msg' ORDER BY id LIMIT 1 OFFSET 1")
-# another process's lease on the second delivery, as a claim would write it
-python3 - "$WHRUN_STATE_DIR/journal.db" "$second_id" <<'PY'
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], timeout=10)
-now = int(time.time() * 1000)
-with db:
-    n = db.execute("UPDATE deliveries SET lease_owner = 'other-owner', lease_until = ? "
-                   "WHERE id = ? AND status = 'pending'", (now + 600000, int(sys.argv[2]))).rowcount
-assert n == 1, n
-PY
-check "the takeover was written" test "$?" = 0
+check "the takeover was written" take_over "$second_id"
 touch "$TMP/gates/open"
 wait "$pid"
 rc=$?
@@ -129,16 +133,7 @@ pid=$!
 check "run 3: the first attempt arrives" wait_for_request "/gate/again/503?t=again" 1
 msg=$(sql "SELECT id FROM messages ORDER BY created_at DESC, rowid DESC LIMIT 1")
 again_id=$(sql "SELECT id FROM deliveries WHERE message_id = '$msg'")
-python3 - "$WHRUN_STATE_DIR/journal.db" "$again_id" <<'PY'
-import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], timeout=10)
-now = int(time.time() * 1000)
-with db:
-    n = db.execute("UPDATE deliveries SET lease_owner = 'other-owner', lease_until = ? "
-                   "WHERE id = ? AND status = 'pending'", (now + 600000, int(sys.argv[2]))).rowcount
-assert n == 1, n
-PY
-check "run 3: the takeover was written" test "$?" = 0
+check "run 3: the takeover was written" take_over "$again_id"
 touch "$TMP/gates/again"
 wait "$pid"
 rc=$?
