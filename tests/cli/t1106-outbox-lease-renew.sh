@@ -47,12 +47,37 @@ wait_for_request() {
 	return 1
 }
 
-# lease ORDINAL: "lease_until - created_at" of the newest message's
-# delivery to target ORDINAL (1 or 2), in milliseconds.
-lease() {
-	sql "SELECT d.lease_until - d.created_at FROM deliveries d
+# delivery ORDINAL: the id of the newest message's delivery to target
+# ORDINAL (1 or 2).
+delivery() {
+	sql "SELECT d.id FROM deliveries d
 	     WHERE d.message_id = (SELECT id FROM messages ORDER BY created_at DESC, rowid DESC LIMIT 1)
 	     ORDER BY d.id LIMIT 1 OFFSET $(($1 - 1))"
+}
+
+# lease ORDINAL: "lease_until - created_at" of that delivery, in ms.
+lease() {
+	sql "SELECT lease_until - created_at FROM deliveries WHERE id = $(delivery "$1")"
+}
+
+# start_run N ARGS...: whrun --stage in the background (output in run N's
+# files, its pid in $pid).
+start_run() {
+	local n=$1
+	shift
+	"$WHRUN" --repo "$R" --stage clusters_deployed --payload "$EX" "$@" \
+		>"$TMP/run$n.out" 2>"$TMP/run$n.err" &
+	pid=$!
+}
+
+# finish_run N GATE: opens GATE, waits for run N; $rc, $out (stdout and
+# stderr, also shown).
+finish_run() {
+	touch "$TMP/gates/$2"
+	wait "$pid"
+	rc=$?
+	out=$(cat "$TMP/run$1.out" "$TMP/run$1.err")
+	echo "$out" | sed "s/^/# run $1: /"
 }
 
 # take_over ID: another process's lease on pending delivery ID, as its
@@ -70,9 +95,7 @@ PY
 }
 
 # --- 1. renewal ---------------------------------------------------------
-"$WHRUN" --repo "$R" --stage clusters_deployed --payload "$EX" --concurrency 1 \
-	>"$TMP/run1.out" 2>"$TMP/run1.err" &
-pid=$!
+start_run 1 --concurrency 1
 check "the first request arrives" wait_for_request "/gate/open?t=first" 1
 first=$(lease 1)
 second=$(lease 2)
@@ -81,9 +104,7 @@ check "the first delivery's lease was extended before its attempt (8 min timeout
 	test "$first" -ge $((17 * MIN))
 check "the second, not yet attempted, still has the insert's 10 minutes" \
 	test "$second" -le $((10 * MIN)) -a "$second" -ge $((9 * MIN))
-touch "$TMP/gates/open"
-wait "$pid"
-rc=$?
+finish_run 1 open
 rm "$TMP/gates/open"
 equals "run 1 exits 0" "$rc" 0
 equals "run 1: both delivered" "$(grep -c '^delivered ' "$TMP/run1.out")" 2
@@ -91,18 +112,11 @@ equals "run 1: the journal agrees" \
 	"$(sql "SELECT count(*) FROM deliveries WHERE status = 'delivered' AND lease_owner IS NULL")" 2
 
 # --- 2. the lease was taken over ------------------------------------------
-"$WHRUN" --repo "$R" --stage clusters_deployed --payload "$EX" --concurrency 1 \
-	>"$TMP/run2.out" 2>"$TMP/run2.err" &
-pid=$!
+start_run 2 --concurrency 1
 check "run 2: the first request arrives" wait_for_request "/gate/open?t=first" 2
-msg=$(sql "SELECT id FROM messages ORDER BY created_at DESC, rowid DESC LIMIT 1")
-second_id=$(sql "SELECT id FROM deliveries WHERE message_id = '$msg' ORDER BY id LIMIT 1 OFFSET 1")
+second_id=$(delivery 2)
 check "the takeover was written" take_over "$second_id"
-touch "$TMP/gates/open"
-wait "$pid"
-rc=$?
-out=$(cat "$TMP/run2.out" "$TMP/run2.err")
-echo "$out" | sed 's/^/# run 2: /'
+finish_run 2 open
 equals "run 2 exits 1 (a delivery is left pending)" "$rc" 1
 equals "run 2: the first target delivered" "$(grep -c '^delivered long .*t=first' "$TMP/run2.out")" 1
 equals "run 2: the second target was not sent to" "$(requests "/ok?t=second")" 1
@@ -127,18 +141,11 @@ webhooks:
     targets:
       - url: \"$U/gate/again/503?t=again\"
 " "a hook that retries once"
-"$WHRUN" --repo "$R" --stage clusters_deployed --payload "$EX" \
-	>"$TMP/run3.out" 2>"$TMP/run3.err" &
-pid=$!
+start_run 3
 check "run 3: the first attempt arrives" wait_for_request "/gate/again/503?t=again" 1
-msg=$(sql "SELECT id FROM messages ORDER BY created_at DESC, rowid DESC LIMIT 1")
-again_id=$(sql "SELECT id FROM deliveries WHERE message_id = '$msg'")
+again_id=$(delivery 1)
 check "run 3: the takeover was written" take_over "$again_id"
-touch "$TMP/gates/again"
-wait "$pid"
-rc=$?
-out=$(cat "$TMP/run3.out" "$TMP/run3.err")
-echo "$out" | sed 's/^/# run 3: /'
+finish_run 3 again
 equals "run 3 exits 1" "$rc" 1
 # the retry is due 100 ms after the 503; give a wrongly sent one time to land
 sleep 0.3
